@@ -1,0 +1,104 @@
+# idevicebench: hand-written Makefile.  `make`, `make check`, `make demo`, `make run`.
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share/idevicebench
+DESTDIR  ?=
+CC       ?= cc
+BUILD    ?= build
+VERSION  := 0.1.0
+
+PKGS     := ncursesw libusb-1.0 libimobiledevice-1.0 libirecovery-1.0 libplist-2.0 sqlite3 inih jansson
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Werror
+STD      := -std=gnu11
+CPPFLAGS += -Iinclude -DIDB_VERSION='"$(VERSION)"' -DIDB_DATADIR='"$(DATADIR)"'
+ifeq ($(SAN),1)
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN    := -fsanitize=address,undefined
+endif
+CFLAGS   += $(OPT) $(WARN) $(STD)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lpthread
+
+# Core: pure C, libc only (checked by `make check-layers`).
+CORE_SRC := $(sort $(wildcard src/core/*.c))
+APP_SRC  := $(sort $(wildcard src/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+APP_OBJ  := $(APP_SRC:%.c=$(BUILD)/%.o)
+# Everything but main.o, so adapter tests can link the real modules.
+LIB_OBJ  := $(CORE_OBJ) $(filter-out $(BUILD)/src/main.o,$(APP_OBJ))
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+BIN      := $(BUILD)/idevicebench
+
+.PHONY: all deps check check-asan check-run check-layers demo run install clean bench fuzz
+
+all: $(BIN) tests-build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/src/core/%.o: src/core/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BIN): $(CORE_OBJ) $(APP_OBJ)
+	$(CC) $(LDFLAGS) $(LDSAN) -o $@ $^ $(PKG_LIBS)
+	@ln -sf $(BUILD)/idevicebench idevicebench 2>/dev/null || true
+
+# Unit tests link every module except main; they may use any of them.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ) tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDSAN) $(PKG_LIBS) -lcmocka
+
+TEST_BINS := $(UNIT_BIN)
+# Further test programs (benchsim, usbwatch tester, ...) come from mk/*.mk and append to TEST_BINS.
+-include mk/*.mk
+
+tests-build: $(TEST_BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check-layers
+	@tests/run $(BUILD)
+
+check-run: all
+	@tests/run $(BUILD)
+
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all
+	@ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		IDB_SANITIZED=1 tests/run build-asan
+
+# Core files may include only libc headers and the project's own headers.
+check-layers:
+	@bad=$$(grep -l '#include *<\(libusb\|libimobiledevice\|libirecovery\|curses\|ncurses\|ev\|sqlite3\|ini\|jansson\|plist\|umockdev\|glib\)' src/core/*.c include/*.h 2>/dev/null | \
+		grep -v -e include/usbwatch.h -e include/ui.h -e include/job.h -e include/bench.h -e include/idev.h -e include/store.h -e include/jsonl.h || true); \
+	if [ -n "$$bad" ]; then echo "layer violation (library header in core): $$bad"; exit 1; fi
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	tests/benchsim/benchsim --speed 1 config/demo.scenario -- $(BIN) -c config/demo.conf
+
+run: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	$(BIN)
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/idevicebench
+	install -m 0644 man/idevicebench.1 $(DESTDIR)$(MANDIR)/man1/idevicebench.1
+	install -m 0644 man/idevicebench.conf.5 $(DESTDIR)$(MANDIR)/man5/idevicebench.conf.5
+	install -m 0644 config/models.tsv $(DESTDIR)$(DATADIR)/models.tsv
+
+clean:
+	rm -rf build build-asan idevicebench
+
+-include $(CORE_OBJ:.o=.d) $(APP_OBJ:.o=.d)

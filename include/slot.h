@@ -1,0 +1,127 @@
+/*
+ * slot.h: a slot is one physical USB port ("1-2.3") on the bench, and what
+ * is plugged into it (core). The device on it is known by its ECID; the
+ * address changes at every mode switch, the port does not.
+ */
+#ifndef IDB_SLOT_H
+#define IDB_SLOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include "errclass.h"
+
+enum dev_mode {
+	MODE_NONE = 0,		/* nothing on the port */
+	MODE_NORMAL,
+	MODE_RECOVERY,
+	MODE_DFU,
+	MODE_RESTORE,
+	MODE_PORTDFU,
+	MODE_WTF,
+	MODE__COUNT
+};
+
+enum job_state {
+	JOB_NONE = 0,		/* never had a job */
+	JOB_QUEUED,
+	JOB_RUNNING,
+	JOB_DONE,
+	JOB_FAILED,
+	JOB_CANCELLED,
+	JOB__COUNT
+};
+
+enum job_action {
+	ACT_UPDATE = 0,
+	ACT_ERASE
+};
+
+/* What the bench knows of the phone on a slot. */
+struct device_info {
+	uint64_t ecid;			/* 0 = not known yet (old-style UDID before lockdownd answers) */
+	uint32_t cpid, bdid;
+	uint16_t product_id;		/* USB product id (mode) */
+	char product_type[32];		/* "iPhone9,1" */
+	char name[64];			/* "iPhone 7" */
+	char udid[48];			/* normal mode only */
+	char version[16];		/* iOS version, normal mode via lockdownd */
+	char srnm[32];			/* serial number, recovery mode */
+	char serial_raw[128];		/* the USB serial, sanitized, for the detail pane */
+};
+
+#define SLOT_TAIL_LINES 8
+#define SLOT_TAIL_WIDTH 160
+
+/* The current (or last) restore job of a slot, as the UI and JSON see it. */
+struct slot_job {
+	enum job_state state;
+	enum job_action action;
+	uint64_t ecid;			/* the device the job is for */
+	int step;			/* enum rp_step */
+	double percent;
+	int queue_pos;			/* 1-based position while queued */
+	time_t started, ended;
+	struct err_result result;	/* class, code, step, percent, message when failed */
+	char log_path[512];
+	pid_t pid;
+	/* last lines of output, sanitized, ring buffer */
+	char tail[SLOT_TAIL_LINES][SLOT_TAIL_WIDTH];
+	unsigned tail_next, tail_count;
+};
+
+enum dfu_phase {
+	DFU_OFF = 0,
+	DFU_TO_RECOVERY,		/* asked lockdownd to enter recovery first */
+	DFU_STEPS,			/* showing button steps with countdowns */
+	DFU_WAIT,			/* steps done, waiting for 05ac:1227 on the port */
+	DFU_DONE,			/* DFU device appeared on this port */
+	DFU_TOO_LONG			/* normal mode came back: Side held too long */
+};
+
+struct slot {
+	char label[32];			/* "A1" from [slots], or the port path */
+	char port[32];			/* "1-2.3" */
+	char hub[32];			/* parent hub path "1-2"; "" for a root port */
+	int bus;
+	int root_port;			/* port on the root hub; sched groups by bus+root_port */
+	bool configured;		/* named in [slots] */
+	bool present;			/* a device is on the port now */
+	enum dev_mode mode;
+	struct device_info dev;
+	time_t since;			/* arrival / last mode change */
+	time_t gone_at;			/* when the device left (for the reconnect window) */
+
+	struct slot_job job;
+	int attempts;			/* attempts for this device (history + this session) */
+
+	bool marked;			/* UI multi-select */
+	bool flagged;			/* flagged for hardware work (by ECID) */
+	char flag_reason[128];
+	char flag_hint[160];		/* model's repair hint: part, repair, price */
+	bool ignored;			/* ignore (by ECID) */
+	bool port_suspect;		/* triage: bad port/cable/hub */
+	char advice_rule[32];
+	char advice[320];
+	char action_msg[128];		/* last recovery/kick result, "" if none */
+
+	enum dfu_phase dfu;
+	int dfu_step;			/* index into the model's sequence */
+	double dfu_step_started;	/* monotonic seconds */
+};
+
+/* "normal", "recovery", ... (JSON names of DESIGN.md); "none" for MODE_NONE. */
+const char *slot_mode_name(enum dev_mode);
+/* Three-letter grid tag: NRM REC DFU RST PDF WTF, "" for none. */
+const char *slot_mode_tag(enum dev_mode);
+/* "queued", "running", "done", "failed", "cancelled"; "" for none. */
+const char *slot_job_state_name(enum job_state);
+const char *slot_action_name(enum job_action);
+/* Mode from an Apple USB product id (MODE_NONE if not an Apple phone id). */
+enum dev_mode slot_mode_from_pid(uint16_t pid);
+/* Append a (sanitized) output line to the job's tail. */
+void slot_tail_push(struct slot_job *, const char *line, size_t len);
+/* Compare two port paths for display order: bus, then hub chain, then port numerically. */
+int slot_port_cmp(const char *a, const char *b);
+
+#endif
