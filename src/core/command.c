@@ -1,0 +1,209 @@
+/*
+ * command.c: the command language (core). Every hotkey is a command; --json
+ * mode reads the same commands, one per line, on stdin (DESIGN.md).
+ *
+ * One table drives parsing, command_name() and command_usage(), so the
+ * help and the parser cannot disagree. A line comes from stdin or a
+ * socket: it is bounded, checked for NULs, and whatever is echoed back in
+ * an error goes through text_sanitize().
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "command.h"
+#include "text.h"
+
+#define CMD_LINE_MAX	1024	/* longer lines are rejected unread */
+#define CMD_ECHO_MAX	40	/* bytes of a bad word quoted in an error */
+
+struct cmd_entry {
+	const char	*name;
+	int		 slot;		/* takes a SLOT */
+	int		 reason;	/* takes REASON... (rest of the line, required) */
+	const char	*usage;
+};
+
+/* Indexed by enum cmd_verb. */
+static const struct cmd_entry cmd_table[] = {
+	[CMD_UPDATE] =		{ "update", 1, 0, "update SLOT" },
+	[CMD_ERASE] =		{ "erase", 1, 0, "erase SLOT" },
+	[CMD_CANCEL] =		{ "cancel", 1, 0, "cancel SLOT" },
+	[CMD_RECOVERY] =	{ "recovery", 1, 0, "recovery SLOT" },
+	[CMD_KICK] =		{ "kick", 1, 0, "kick SLOT" },
+	[CMD_DFU] =		{ "dfu", 1, 0, "dfu SLOT" },
+	[CMD_FLAG] =		{ "flag", 1, 1, "flag SLOT REASON..." },
+	[CMD_UNFLAG] =		{ "unflag", 1, 0, "unflag SLOT" },
+	[CMD_IGNORE] =		{ "ignore", 1, 0, "ignore SLOT" },
+	[CMD_UNIGNORE] =	{ "unignore", 1, 0, "unignore SLOT" },
+	[CMD_QUIT] =		{ "quit", 0, 0, "quit" },
+};
+
+_Static_assert(sizeof(cmd_table) / sizeof(cmd_table[0]) == CMD__COUNT,
+    "cmd_table must have one entry per enum cmd_verb");
+
+static void __attribute__((format(printf, 3, 4)))
+cmd_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int
+is_slot_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+/* A word of the line, sanitized and shortened for quoting in an error. */
+static const char *
+cmd_echo(char *buf, size_t size, const char *w, size_t n)
+{
+	if (n > CMD_ECHO_MAX) {
+		text_sanitize(buf, size, w, CMD_ECHO_MAX);
+		if (strlen(buf) + 4 < size)
+			strcat(buf, "...");
+	} else
+		text_sanitize(buf, size, w, n);
+	return buf;
+}
+
+/*
+ * Parse one line of the command language. Returns 0 and fills *out, or -1
+ * with a one-line error in err. Never reads past len; len may be huge.
+ */
+int
+command_parse(const char *line, size_t len, struct command *out, char *err,
+    size_t errlen)
+{
+	const struct cmd_entry	*e = NULL;
+	const char		*w, *slot;
+	char			 echo[CMD_ECHO_MAX * 4 + 8];
+	size_t			 i = 0, wlen, slen, v;
+	struct command		 cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (line == NULL || out == NULL) {
+		cmd_error(err, errlen, "empty command");
+		return -1;
+	}
+
+	/* Length first, so a huge len costs nothing; then the line ending. */
+	if (len > CMD_LINE_MAX + 2) {
+		cmd_error(err, errlen, "command too long");
+		return -1;
+	}
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len > CMD_LINE_MAX) {
+		cmd_error(err, errlen, "command too long");
+		return -1;
+	}
+	if (memchr(line, '\0', len) != NULL) {
+		cmd_error(err, errlen, "NUL byte in command");
+		return -1;
+	}
+
+	/* The verb. */
+	while (i < len && is_blank(line[i]))
+		i++;
+	w = line + i;
+	while (i < len && !is_blank(line[i]))
+		i++;
+	wlen = (size_t)(line + i - w);
+	if (wlen == 0) {
+		cmd_error(err, errlen, "empty command");
+		return -1;
+	}
+	for (v = 0; v < CMD__COUNT; v++) {
+		if (strlen(cmd_table[v].name) == wlen &&
+		    memcmp(cmd_table[v].name, w, wlen) == 0) {
+			e = &cmd_table[v];
+			break;
+		}
+	}
+	if (e == NULL) {
+		cmd_error(err, errlen, "unknown command '%s'",
+		    cmd_echo(echo, sizeof(echo), w, wlen));
+		return -1;
+	}
+	cmd.verb = (enum cmd_verb)v;
+
+	/* The slot: a label or a port path. */
+	while (i < len && is_blank(line[i]))
+		i++;
+	if (e->slot) {
+		slot = line + i;
+		while (i < len && !is_blank(line[i]))
+			i++;
+		slen = (size_t)(line + i - slot);
+		if (slen == 0) {
+			cmd_error(err, errlen, "usage: %s", e->usage);
+			return -1;
+		}
+		for (v = 0; v < slen; v++) {
+			if (!is_slot_char(slot[v]))
+				break;
+		}
+		if (v < slen || slen >= CMD_SLOT_MAX) {
+			cmd_error(err, errlen, "bad slot name '%s'",
+			    cmd_echo(echo, sizeof(echo), slot, slen));
+			return -1;
+		}
+		memcpy(cmd.slot, slot, slen);
+		cmd.slot[slen] = '\0';
+		while (i < len && is_blank(line[i]))
+			i++;
+	}
+
+	/* The reason: the rest of the line; otherwise nothing may follow. */
+	if (e->reason) {
+		text_sanitize(cmd.reason, sizeof(cmd.reason), line + i, len - i);
+		text_rtrim(cmd.reason);
+		if (cmd.reason[0] == '\0') {
+			cmd_error(err, errlen, "usage: %s", e->usage);
+			return -1;
+		}
+	} else if (i < len) {
+		cmd_error(err, errlen, "usage: %s", e->usage);
+		return -1;
+	}
+
+	*out = cmd;
+	return 0;
+}
+
+/* The verb's word ("update"). */
+const char *
+command_name(enum cmd_verb v)
+{
+	if ((unsigned)v >= CMD__COUNT)
+		return "";
+	return cmd_table[v].name;
+}
+
+/* One-line usage of the verb ("flag SLOT REASON..."). */
+const char *
+command_usage(enum cmd_verb v)
+{
+	if ((unsigned)v >= CMD__COUNT)
+		return "";
+	return cmd_table[v].usage;
+}

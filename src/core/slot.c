@@ -1,0 +1,197 @@
+/*
+ * slot.c: a slot is one physical USB port on the bench and what is plugged
+ * into it (core). This part holds the small helpers: names for modes, job
+ * states and actions, the USB product id -> mode table, the output tail and
+ * the display order of port paths.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "slot.h"
+#include "text.h"
+
+#define PORT_DEPTH_MAX	16	/* bus + USB's 7 tiers, with room to spare */
+
+static const char *const mode_names[MODE__COUNT] = {
+	[MODE_NONE] = "none",
+	[MODE_NORMAL] = "normal",
+	[MODE_RECOVERY] = "recovery",
+	[MODE_DFU] = "dfu",
+	[MODE_RESTORE] = "restore",
+	[MODE_PORTDFU] = "portdfu",
+	[MODE_WTF] = "wtf",
+};
+
+static const char *const mode_tags[MODE__COUNT] = {
+	[MODE_NONE] = "",
+	[MODE_NORMAL] = "NRM",
+	[MODE_RECOVERY] = "REC",
+	[MODE_DFU] = "DFU",
+	[MODE_RESTORE] = "RST",
+	[MODE_PORTDFU] = "PDF",
+	[MODE_WTF] = "WTF",
+};
+
+static const char *const job_state_names[JOB__COUNT] = {
+	[JOB_NONE] = "",
+	[JOB_QUEUED] = "queued",
+	[JOB_RUNNING] = "running",
+	[JOB_DONE] = "done",
+	[JOB_FAILED] = "failed",
+	[JOB_CANCELLED] = "cancelled",
+};
+
+/* "normal", "recovery", ... (JSON names of DESIGN.md); "none" for MODE_NONE. */
+const char *
+slot_mode_name(enum dev_mode m)
+{
+	if ((unsigned)m >= MODE__COUNT)
+		return "none";
+	return mode_names[m];
+}
+
+/* Three-letter grid tag: NRM REC DFU RST PDF WTF, "" for none. */
+const char *
+slot_mode_tag(enum dev_mode m)
+{
+	if ((unsigned)m >= MODE__COUNT)
+		return "";
+	return mode_tags[m];
+}
+
+/* "queued", "running", "done", "failed", "cancelled"; "" for none. */
+const char *
+slot_job_state_name(enum job_state s)
+{
+	if ((unsigned)s >= JOB__COUNT)
+		return "";
+	return job_state_names[s];
+}
+
+/* "update" or "erase" (JSON "action"). */
+const char *
+slot_action_name(enum job_action a)
+{
+	switch (a) {
+	case ACT_UPDATE:
+		return "update";
+	case ACT_ERASE:
+		return "erase";
+	}
+	return "";
+}
+
+/*
+ * Mode from an Apple USB product id (MODE_NONE if not an Apple phone id).
+ * Normal and restore mode share 0x1290-0x12af: which one it is, only the
+ * bench knows (a restore is running for that ECID), so this says normal.
+ */
+enum dev_mode
+slot_mode_from_pid(uint16_t pid)
+{
+	if (pid >= 0x1280 && pid <= 0x1283)
+		return MODE_RECOVERY;
+	if (pid == 0x1227)
+		return MODE_DFU;
+	if (pid == 0x1222)
+		return MODE_WTF;
+	if (pid == 0xf014)
+		return MODE_PORTDFU;
+	if (pid >= 0x1290 && pid <= 0x12af)
+		return MODE_NORMAL;
+	return MODE_NONE;
+}
+
+/*
+ * Append a (sanitized) output line to the job's tail, truncated to the
+ * tail's width. The line ending is dropped first (a '\r' would otherwise
+ * show as '?'); blank lines are not kept, as idevicerestore prints many
+ * and the tail is short.
+ */
+void
+slot_tail_push(struct slot_job *job, const char *line, size_t len)
+{
+	char	*dst;
+
+	if (job == NULL)
+		return;
+	if (line == NULL)
+		len = 0;
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return;
+	job->tail_next %= SLOT_TAIL_LINES;
+	dst = job->tail[job->tail_next];
+	text_sanitize(dst, SLOT_TAIL_WIDTH, line, len);
+	job->tail_next = (job->tail_next + 1) % SLOT_TAIL_LINES;
+	if (job->tail_count < SLOT_TAIL_LINES)
+		job->tail_count++;
+}
+
+/*
+ * Split "bus-p1.p2..." into numbers. Returns how many, or -1 when the path
+ * is not of that form (empty parts, other characters, numbers too long).
+ */
+static int
+port_split(const char *s, unsigned long *v)
+{
+	int	n = 0, nd;
+
+	if (s == NULL)
+		return -1;
+	for (;;) {
+		if (n == PORT_DEPTH_MAX)
+			return -1;
+		v[n] = 0;
+		for (nd = 0; *s >= '0' && *s <= '9'; s++, nd++) {
+			if (nd == 9)
+				return -1;
+			v[n] = v[n] * 10 + (unsigned long)(*s - '0');
+		}
+		if (nd == 0)
+			return -1;
+		n++;
+		if (*s == '\0')
+			break;
+		if (*s != (n == 1 ? '-' : '.'))
+			return -1;
+		s++;
+	}
+	return n < 2 ? -1 : n;
+}
+
+/*
+ * Compare two port paths for display order: bus, then hub chain, then port,
+ * each numerically ("1-2.9" < "1-2.10"); a hub's own port comes before the
+ * ports below it ("1-2" < "1-2.1"). Anything that is not a port path sorts
+ * after all port paths, by strcmp, so the order stays total for qsort.
+ */
+int
+slot_port_cmp(const char *a, const char *b)
+{
+	unsigned long	va[PORT_DEPTH_MAX], vb[PORT_DEPTH_MAX];
+	int		na, nb, i;
+
+	if (a == NULL || b == NULL)
+		return (a != NULL) - (b != NULL);
+	na = port_split(a, va);
+	nb = port_split(b, vb);
+	if (na < 0 || nb < 0) {
+		if (na >= 0)
+			return -1;
+		if (nb >= 0)
+			return 1;
+		return strcmp(a, b) < 0 ? -1 : strcmp(a, b) > 0;
+	}
+	for (i = 0; i < na && i < nb; i++) {
+		if (va[i] != vb[i])
+			return va[i] < vb[i] ? -1 : 1;
+	}
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	/* "1-02" and "1-2": equal numbers, still different strings */
+	i = strcmp(a, b);
+	return (i > 0) - (i < 0);
+}
