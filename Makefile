@@ -10,9 +10,9 @@ VERSION  := 0.1.0
 
 PKGS     := ncursesw libusb-1.0 libimobiledevice-1.0 libirecovery-1.0 libplist-2.0 sqlite3 inih jansson
 OPT      ?= -O2 -g
-WARN     := -Wall -Wextra -Werror
+WARN     := -Wall -Wextra -Werror -Wno-format-truncation
 STD      := -std=gnu11
-CPPFLAGS += -Iinclude -DIDB_VERSION='"$(VERSION)"' -DIDB_DATADIR='"$(DATADIR)"'
+CPPFLAGS += -iquote include -DIDB_VERSION='"$(VERSION)"' -DIDB_DATADIR='"$(DATADIR)"'
 ifeq ($(SAN),1)
 OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN    := -fsanitize=address,undefined

@@ -1,0 +1,786 @@
+/*
+ * job.c: run one restore child and supervise it (adapter: libev).
+ *
+ * The model is tmux's job.c: a job is finished only when both of its pipes
+ * hit EOF and its exit status arrived, in either order. Everything the
+ * caller hears (output, log trouble, the end) comes from the loop, never
+ * from inside job_start(), so a program that cannot be executed takes the
+ * same path as one that fails later.
+ *
+ * Exec errors travel back over a close-on-exec pipe: EOF on it means exec
+ * succeeded, a record means it did not. The read is synchronous, which is
+ * fine: the child either execs or fails within microseconds.
+ */
+#define _GNU_SOURCE
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "job.h"
+#include "text.h"
+
+extern char **environ;
+
+#define JOB_READ_SIZE		65536
+#define JOB_DRAIN_READS		64	/* bounded: a killed writer may still be running */
+#define JOB_GRACE_DEFAULT	5.0
+#define JOB_DRAIN_DEFAULT	1.0
+#define JOB_PROBE_TIMEOUT_MS	5000
+#define JOB_PROBE_MAX		512
+
+/* What a child that could not exec tells its parent. */
+struct job_spawn_err {
+	int	stage;		/* JOB_STAGE_* */
+	int	err;		/* errno */
+};
+#define JOB_STAGE_EXEC		0
+#define JOB_STAGE_CHDIR		1
+#define JOB_STAGE_DUP		2
+
+struct job_spawn {
+	const char *const	*argv;
+	char *const		*envp;		/* NULL: inherit environ */
+	const char		*workdir;	/* NULL: stay */
+	int			 out_fd;	/* becomes the child's stdout */
+	int			 err_fd;	/* becomes the child's stderr */
+};
+
+struct job {
+	struct ev_loop	*loop;
+	struct job_cbs	 cbs;
+	void		*arg;
+	pid_t		 pid;
+
+	int		 fd[2];		/* stdout, stderr read ends; -1 after EOF */
+	ev_io		 io[2];
+	ev_child	 child_w;
+	ev_timer	 stall_w;
+	ev_timer	 kill_w;
+	ev_timer	 drain_w;
+	ev_timer	 start_w;	/* delivers a log error from job_start */
+
+	double		 stall_timeout;
+	double		 kill_grace;
+	double		 drain_timeout;
+
+	int		 log_fd;
+	char		*log_path;
+	bool		 log_reported;
+	char		 log_pending[256];
+
+	bool		 status_in;	/* exit status arrived */
+	bool		 term_sent;	/* a kill was requested */
+	bool		 done;
+	struct job_exit	 exit;
+};
+
+/* One loop thread: a single read buffer serves every job. */
+static char job_buf[JOB_READ_SIZE];
+
+static void	job_read_cb(struct ev_loop *, ev_io *, int);
+static void	job_child_cb(struct ev_loop *, ev_child *, int);
+static void	job_stall_cb(struct ev_loop *, ev_timer *, int);
+static void	job_kill_cb(struct ev_loop *, ev_timer *, int);
+static void	job_drain_cb(struct ev_loop *, ev_timer *, int);
+static void	job_start_cb(struct ev_loop *, ev_timer *, int);
+
+/* mkdir -p with mode for every component created; existing ones are left alone. */
+static int
+job_mkdirs(const char *path, mode_t mode)
+{
+	char	buf[PATH_MAX], *p, c;
+	size_t	len;
+
+	len = strlen(path);
+	if (len == 0 || len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	for (p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+}
+
+/* Create the directories above a file. */
+static int
+job_mkdirs_parent(const char *file, mode_t mode)
+{
+	char		 buf[PATH_MAX];
+	char		*slash;
+
+	if (strlen(file) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(buf, file);
+	slash = strrchr(buf, '/');
+	if (slash == NULL || slash == buf)
+		return 0;
+	*slash = '\0';
+	return job_mkdirs(buf, mode);
+}
+
+/* Is env entry e the same variable as "NAME=value" entry a? */
+static bool
+job_env_same(const char *e, const char *a)
+{
+	const char	*eq = strchr(a, '=');
+	size_t		 n = (size_t)(eq - a);
+
+	return strncmp(e, a, n) == 0 && e[n] == '=';
+}
+
+/* environ with env_add laid over it; only the array is allocated. */
+static char **
+job_envp(const char *const *add, char *err, size_t errlen)
+{
+	char	**envp;
+	size_t	  n, m, i, j, k = 0;
+
+	for (m = 0; add[m] != NULL; m++) {
+		const char	*eq = strchr(add[m], '=');
+
+		if (eq == NULL || eq == add[m]) {
+			snprintf(err, errlen, "bad environment entry (want NAME=value)");
+			return NULL;
+		}
+	}
+	for (n = 0; environ != NULL && environ[n] != NULL; n++)
+		;
+	if ((envp = calloc(n + m + 1, sizeof(*envp))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < m; j++) {
+			if (job_env_same(environ[i], add[j]))
+				break;
+		}
+		if (j == m)
+			envp[k++] = environ[i];
+	}
+	for (j = 0; j < m; j++)
+		envp[k++] = (char *)add[j];
+	envp[k] = NULL;
+	return envp;
+}
+
+/* In the child between fork and exec: async-signal-safe calls only. */
+static void __attribute__((noreturn))
+job_child(const struct job_spawn *sp, int devnull, int errfd)
+{
+	struct job_spawn_err	 se = { JOB_STAGE_DUP, 0 };
+	struct sigaction	 sa;
+	sigset_t		 none;
+	int			 sig, fd;
+
+	setpgid(0, 0);
+
+	/* Handlers of ours must not run here, ignored signals must not stay ignored. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+
+	if (dup2(devnull, STDIN_FILENO) == -1 ||
+	    dup2(sp->out_fd, STDOUT_FILENO) == -1 ||
+	    dup2(sp->err_fd, STDERR_FILENO) == -1)
+		goto fail;
+
+	if (sp->workdir != NULL && chdir(sp->workdir) == -1) {
+		se.stage = JOB_STAGE_CHDIR;
+		goto fail;
+	}
+
+	/* Keep 0-2 and the error pipe (moved to 3); nothing else leaks into the child. */
+	if (errfd != 3) {
+		if (dup2(errfd, 3) == -1)
+			goto fail;
+		errfd = 3;
+		(void)fcntl(errfd, F_SETFD, FD_CLOEXEC);
+	}
+	if (close_range(4, ~0U, 0) == -1) {
+		long	max = sysconf(_SC_OPEN_MAX);
+
+		if (max < 0 || max > 65536)
+			max = 65536;
+		for (fd = 4; fd < max; fd++)
+			(void)close(fd);
+	}
+
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+
+	se.stage = JOB_STAGE_EXEC;
+	execvpe(sp->argv[0], (char *const *)sp->argv,
+	    sp->envp != NULL ? sp->envp : environ);
+fail:
+	se.err = errno;
+	(void)!write(errfd, &se, sizeof(se));
+	_exit(127);
+}
+
+/*
+ * Fork and exec. Returns the pid (the child is reaped by someone else) and
+ * sets *se_out->err != 0 when the child could not exec; -1 with err set
+ * when there is no child at all.
+ */
+static pid_t
+job_spawn(const struct job_spawn *sp, struct job_spawn_err *se_out, char *err, size_t errlen)
+{
+	struct job_spawn_err	 se;
+	sigset_t		 all, old;
+	int			 ep[2], devnull, saved;
+	ssize_t			 n;
+	pid_t			 pid;
+
+	memset(se_out, 0, sizeof(*se_out));
+	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(devnull);
+		return -1;
+	}
+
+	/* Nothing of ours may run in the child before its signals are reset. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0)
+		job_child(sp, devnull, ep[1]);
+	saved = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(ep[1]);
+	close(devnull);
+	if (pid == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(saved));
+		close(ep[0]);
+		return -1;
+	}
+	/* Also here, so the group exists before anyone signals it. */
+	(void)setpgid(pid, pid);
+
+	do
+		n = read(ep[0], &se, sizeof(se));
+	while (n == -1 && errno == EINTR);
+	close(ep[0]);
+	if (n == (ssize_t)sizeof(se)) {
+		*se_out = se;
+		if (se_out->err == 0)
+			se_out->err = EIO;
+	}
+	return pid;
+}
+
+/* Text for a spawn failure record. */
+static void
+job_spawn_text(const struct job_spawn *sp, const struct job_spawn_err *se, char *buf, size_t len)
+{
+	switch (se->stage) {
+	case JOB_STAGE_CHDIR:
+		snprintf(buf, len, "chdir %s: %s", sp->workdir, strerror(se->err));
+		break;
+	case JOB_STAGE_DUP:
+		snprintf(buf, len, "dup2: %s", strerror(se->err));
+		break;
+	default:
+		snprintf(buf, len, "%s: %s", sp->argv[0], strerror(se->err));
+		break;
+	}
+}
+
+/* The caller hears of a log problem once per job. */
+static void
+job_log_error(struct job *job, const char *msg)
+{
+	char	copy[sizeof(job->log_pending)];
+
+	if (job->log_reported)
+		return;
+	job->log_reported = true;
+	/* msg may be log_pending itself, which must read as delivered now */
+	text_copy(copy, msg, sizeof(copy));
+	job->log_pending[0] = '\0';
+	if (job->cbs.log_error_cb != NULL)
+		job->cbs.log_error_cb(job->arg, copy);
+}
+
+/* Append output to the log; a failing log is dropped, never the job. */
+static void
+job_log(struct job *job, const char *buf, size_t len)
+{
+	char	msg[256];
+	ssize_t	n;
+
+	while (job->log_fd != -1 && len > 0) {
+		n = write(job->log_fd, buf, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(msg, sizeof(msg), "log %s: %s", job->log_path,
+			    strerror(n == -1 ? errno : EIO));
+			close(job->log_fd);
+			job->log_fd = -1;
+			job_log_error(job, msg);
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+job_close_pipe(struct job *job, int i)
+{
+	if (job->fd[i] == -1)
+		return;
+	ev_io_stop(job->loop, &job->io[i]);
+	close(job->fd[i]);
+	job->fd[i] = -1;
+}
+
+static void
+job_stop_all(struct job *job)
+{
+	ev_child_stop(job->loop, &job->child_w);
+	ev_timer_stop(job->loop, &job->stall_w);
+	ev_timer_stop(job->loop, &job->kill_w);
+	ev_timer_stop(job->loop, &job->drain_w);
+	ev_timer_stop(job->loop, &job->start_w);
+	job_close_pipe(job, 0);
+	job_close_pipe(job, 1);
+	if (job->log_fd != -1) {
+		close(job->log_fd);
+		job->log_fd = -1;
+	}
+}
+
+/* Both EOFs and the status are in: tell the caller. Touches job no more after done_cb. */
+static void
+job_check_done(struct job *job)
+{
+	struct job_exit	 ex;
+
+	if (job->done || !job->status_in || job->fd[0] != -1 || job->fd[1] != -1)
+		return;
+	job->done = true;
+	if (job->log_pending[0] != '\0')
+		job_log_error(job, job->log_pending);
+	job_stop_all(job);
+	/* We wanted the group dead: no straggler outlives the job. */
+	if (job->term_sent)
+		(void)kill(-job->pid, SIGKILL);
+	ex = job->exit;
+	if (job->cbs.done_cb != NULL)
+		job->cbs.done_cb(job->arg, &ex);
+}
+
+/* Read once per wakeup so that one chatty child cannot starve the others. */
+static void
+job_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct job	*job = w->data;
+	int		 i = (w == &job->io[0]) ? 0 : 1;
+	ssize_t		 n;
+
+	(void)revents;
+	n = read(job->fd[i], job_buf, sizeof(job_buf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		job_close_pipe(job, i);
+		job_check_done(job);
+		return;
+	}
+	job_log(job, job_buf, (size_t)n);
+	if (job->stall_timeout > 0 && ev_is_active(&job->stall_w))
+		ev_timer_again(loop, &job->stall_w);
+	if (job->cbs.output_cb != NULL)
+		job->cbs.output_cb(job->arg, i + 1, job_buf, (size_t)n);
+}
+
+static void
+job_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct job	*job = w->data;
+	int		 st = w->rstatus;
+
+	(void)revents;
+	ev_child_stop(loop, w);
+	job->status_in = true;
+	if (WIFEXITED(st)) {
+		job->exit.exited = true;
+		job->exit.exit_status = WEXITSTATUS(st);
+	} else if (WIFSIGNALED(st))
+		job->exit.signal = WTERMSIG(st);
+	ev_timer_stop(loop, &job->stall_w);
+
+	/* A grandchild may hold a pipe open for ever: give it a moment only. */
+	if (job->fd[0] != -1 || job->fd[1] != -1) {
+		ev_timer_set(&job->drain_w, job->drain_timeout, 0.);
+		ev_timer_start(loop, &job->drain_w);
+	}
+	job_check_done(job);
+}
+
+static void
+job_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct job	*job = w->data;
+	ssize_t		 n;
+	int		 i, k;
+
+	(void)loop;
+	(void)revents;
+	(void)kill(-job->pid, SIGKILL);
+	for (i = 0; i < 2; i++) {
+		for (k = 0; k < JOB_DRAIN_READS && job->fd[i] != -1; k++) {
+			n = read(job->fd[i], job_buf, sizeof(job_buf));
+			if (n <= 0)
+				break;
+			job_log(job, job_buf, (size_t)n);
+			if (job->cbs.output_cb != NULL)
+				job->cbs.output_cb(job->arg, i + 1, job_buf, (size_t)n);
+		}
+		job_close_pipe(job, i);
+	}
+	job_check_done(job);
+}
+
+static void
+job_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct job	*job = w->data;
+
+	(void)loop;
+	(void)revents;
+	(void)kill(-job->pid, SIGKILL);
+}
+
+/* First reason wins; later requests neither rename nor restart the grace. */
+static void
+job_terminate(struct job *job)
+{
+	job->term_sent = true;
+	ev_timer_stop(job->loop, &job->stall_w);
+	(void)kill(-job->pid, SIGTERM);
+	ev_timer_set(&job->kill_w, job->kill_grace, 0.);
+	ev_timer_start(job->loop, &job->kill_w);
+}
+
+static void
+job_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct job	*job = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (job->done || job->term_sent)
+		return;
+	job->exit.stalled = true;
+	snprintf(job->exit.kill_reason, sizeof(job->exit.kill_reason),
+	    "stalled: no output for %g s", job->stall_timeout);
+	job_terminate(job);
+}
+
+static void
+job_start_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct job	*job = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (job->log_pending[0] != '\0')
+		job_log_error(job, job->log_pending);
+}
+
+/* Start a child as spec says; NULL with a reason in err if nothing could be started. */
+struct job *
+job_start(struct ev_loop *loop, const struct job_spec *spec, const struct job_cbs *cbs,
+    void *arg, char *err, size_t errlen)
+{
+	struct job		*job;
+	struct job_spawn	 sp;
+	struct job_spawn_err	 se;
+	char			**envp = NULL;
+	char			 dummy[8];
+	int			 po[2] = { -1, -1 }, pe[2] = { -1, -1 }, i;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (loop == NULL || !ev_is_default_loop(loop)) {
+		snprintf(err, errlen, "jobs need the default loop (ev_child)");
+		return NULL;
+	}
+	if (spec == NULL || spec->argv == NULL || spec->argv[0] == NULL ||
+	    spec->argv[0][0] == '\0') {
+		snprintf(err, errlen, "no program to run");
+		return NULL;
+	}
+	if (spec->env_add != NULL && (envp = job_envp(spec->env_add, err, errlen)) == NULL)
+		return NULL;
+
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(envp);
+		return NULL;
+	}
+	job->loop = loop;
+	if (cbs != NULL)
+		job->cbs = *cbs;
+	job->arg = arg;
+	job->fd[0] = job->fd[1] = -1;
+	job->log_fd = -1;
+	job->stall_timeout = spec->stall_timeout > 0 ? spec->stall_timeout : 0;
+	job->kill_grace = spec->kill_grace > 0 ? spec->kill_grace : JOB_GRACE_DEFAULT;
+	job->drain_timeout = spec->drain_timeout > 0 ? spec->drain_timeout : JOB_DRAIN_DEFAULT;
+
+	if (spec->log_path != NULL) {
+		if ((job->log_path = strdup(spec->log_path)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if (job_mkdirs_parent(spec->log_path, 0700) == -1 ||
+		    (job->log_fd = open(spec->log_path,
+		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600)) == -1)
+			snprintf(job->log_pending, sizeof(job->log_pending), "log %s: %s",
+			    spec->log_path, strerror(errno));
+	}
+	/* A failure here shows up as the child's chdir error, through done_cb. */
+	if (spec->workdir != NULL)
+		(void)job_mkdirs(spec->workdir, 0700);
+
+	if (pipe2(po, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	memset(&sp, 0, sizeof(sp));
+	sp.argv = spec->argv;
+	sp.envp = envp;
+	sp.workdir = spec->workdir;
+	sp.out_fd = po[1];
+	sp.err_fd = pe[1];
+	job->pid = job_spawn(&sp, &se, err, errlen);
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+	if (job->pid == -1)
+		goto fail;
+	free(envp);
+	envp = NULL;
+	job->fd[0] = po[0];
+	job->fd[1] = pe[0];
+
+	/* Safe although the child may be gone: libev reaps only from the loop. */
+	ev_child_init(&job->child_w, job_child_cb, job->pid, 0);
+	job->child_w.data = job;
+	ev_child_start(loop, &job->child_w);
+
+	ev_init(&job->stall_w, job_stall_cb);
+	job->stall_w.data = job;
+	ev_init(&job->kill_w, job_kill_cb);
+	job->kill_w.data = job;
+	ev_init(&job->drain_w, job_drain_cb);
+	job->drain_w.data = job;
+	ev_timer_init(&job->start_w, job_start_cb, 0., 0.);
+	job->start_w.data = job;
+
+	if (se.err != 0) {
+		/* No output will come; the exit status (127) completes the job. */
+		job->exit.spawn_failed = true;
+		job_spawn_text(&sp, &se, job->exit.spawn_error, sizeof(job->exit.spawn_error));
+		job_close_pipe(job, 0);
+		job_close_pipe(job, 1);
+	} else {
+		for (i = 0; i < 2; i++) {
+			(void)fcntl(job->fd[i], F_SETFL,
+			    fcntl(job->fd[i], F_GETFL) | O_NONBLOCK);
+			ev_io_init(&job->io[i], job_read_cb, job->fd[i], EV_READ);
+			job->io[i].data = job;
+			ev_io_start(loop, &job->io[i]);
+		}
+		if (job->stall_timeout > 0) {
+			job->stall_w.repeat = job->stall_timeout;
+			ev_timer_again(loop, &job->stall_w);
+		}
+	}
+	if (job->log_pending[0] != '\0')
+		ev_timer_start(loop, &job->start_w);
+	return job;
+
+fail:
+	for (i = 0; i < 2; i++) {
+		if (po[i] != -1)
+			close(po[i]);
+		if (pe[i] != -1)
+			close(pe[i]);
+	}
+	if (job->log_fd != -1)
+		close(job->log_fd);
+	free(job->log_path);
+	free(job);
+	free(envp);
+	return NULL;
+}
+
+/* Technician cancel: SIGTERM to the group, SIGKILL after the grace (cancelled=true). */
+void
+job_cancel(struct job *job)
+{
+	if (job == NULL || job->done || job->term_sent)
+		return;
+	job->exit.cancelled = true;
+	text_copy(job->exit.kill_reason, "cancelled", sizeof(job->exit.kill_reason));
+	job_terminate(job);
+}
+
+/* Bench kill (device lost, etc.): the same signals, killed=true and reason kept. */
+void
+job_kill(struct job *job, const char *reason)
+{
+	if (job == NULL || job->done || job->term_sent)
+		return;
+	job->exit.killed = true;
+	text_copy(job->exit.kill_reason, reason != NULL ? reason : "killed",
+	    sizeof(job->exit.kill_reason));
+	job_terminate(job);
+}
+
+/* Progress seen: resets the stall timer. */
+void
+job_activity(struct job *job)
+{
+	if (job == NULL || job->done || job->stall_timeout <= 0)
+		return;
+	if (ev_is_active(&job->stall_w))
+		ev_timer_again(job->loop, &job->stall_w);
+}
+
+/* Process id of the child (also its process group id). */
+pid_t
+job_pid(const struct job *job)
+{
+	return job != NULL ? job->pid : -1;
+}
+
+/* Free a job; may be called from done_cb. A job still running is SIGKILLed first. */
+void
+job_free(struct job *job)
+{
+	if (job == NULL)
+		return;
+	if (!job->done && job->pid > 0)
+		(void)kill(-job->pid, SIGKILL);	/* libev still reaps it */
+	job_stop_all(job);
+	free(job->log_path);
+	free(job);
+}
+
+static long
+job_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run `prog -v` (with a timeout of a few seconds, no shell) and return its first line. 0 / -1. */
+int
+job_probe_version(const char *prog, char *out, size_t outlen)
+{
+	const char		*argv[] = { prog, "-v", NULL };
+	struct job_spawn	 sp;
+	struct job_spawn_err	 se;
+	struct pollfd		 pfd;
+	char			 buf[JOB_PROBE_MAX], err[128];
+	size_t			 len = 0, line;
+	ssize_t			 n;
+	long			 deadline, left;
+	int			 p[2], st;
+	pid_t			 pid;
+
+	if (out != NULL && outlen > 0)
+		out[0] = '\0';
+	if (prog == NULL || *prog == '\0' || out == NULL || outlen == 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	memset(&sp, 0, sizeof(sp));
+	sp.argv = argv;
+	sp.out_fd = sp.err_fd = p[1];
+	pid = job_spawn(&sp, &se, err, sizeof(err));
+	close(p[1]);
+	if (pid == -1) {
+		close(p[0]);
+		return -1;
+	}
+	if (se.err == 0) {
+		deadline = job_now_ms() + JOB_PROBE_TIMEOUT_MS;
+		pfd.fd = p[0];
+		pfd.events = POLLIN;
+		while (len < sizeof(buf) && memchr(buf, '\n', len) == NULL) {
+			if ((left = deadline - job_now_ms()) <= 0)
+				break;
+			if (poll(&pfd, 1, (int)left) == -1) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			n = read(p[0], buf + len, sizeof(buf) - len);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+		}
+	}
+	close(p[0]);
+	/* We reap it ourselves; libev's later waitpid(-1) finds nothing of it. */
+	(void)kill(-pid, SIGKILL);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (se.err != 0)
+		return -1;
+
+	for (line = 0; line < len && buf[line] != '\n' && buf[line] != '\r'; line++)
+		;
+	if (line == 0)
+		return -1;
+	text_sanitize(out, outlen, buf, line);
+	return 0;
+}
