@@ -5,4 +5,11 @@
 /* idevicebench explain [--json] [LOG|-] */
 int explain_main(int argc, char **argv);
 
+/* idevicebench history [--db FILE] [ECID]: attempts, newest first */
+int history_main(int argc, char **argv);
+/* idevicebench ports [--db FILE]: per-port health */
+int ports_main(int argc, char **argv);
+/* idevicebench export [--db FILE] [--format csv|json] [--flagged]: repair tickets */
+int export_main(int argc, char **argv);
+
 #endif
