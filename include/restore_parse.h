@@ -96,6 +96,13 @@ struct restore_parse *rp_new(rp_event_cb cb, void *arg);
 void rp_free(struct restore_parse *);
 /* Feed a chunk of output (stdout and stderr may be fed to the same parser). */
 void rp_feed(struct restore_parse *, const char *buf, size_t len);
+/*
+ * Added: feed one stream (0 = stdout, 1 = stderr) with its own line buffer,
+ * so a partial stdout line (1.0.0 block-buffers it) is not glued to stderr
+ * lines arriving in between. rp_feed() is stream 0.
+ */
+#define RP_STREAMS	2
+void rp_feed_stream(struct restore_parse *, int stream, const char *buf, size_t len);
 /* End of input: flush a last line without a newline. */
 void rp_finish(struct restore_parse *);
 const struct rp_summary *rp_summary(const struct restore_parse *);
