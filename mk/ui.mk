@@ -1,0 +1,21 @@
+# The console's preview program: the real ui.c over tests/ui/fakebench.c.
+# The fake bench stands in for src/bench.c, so the modules come from an
+# archive without bench.o: only what ui.o needs is pulled in.
+UI_PREVIEW   := $(BUILD)/tests/ui/uipreview
+UI_LIB       := $(BUILD)/tests/ui/libidb-nobench.a
+UI_LIB_OBJ   := $(filter-out $(BUILD)/src/bench.o,$(LIB_OBJ))
+
+$(UI_LIB): $(UI_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $(UI_LIB_OBJ)
+
+$(BUILD)/tests/ui/%.o: tests/ui/%.c tests/ui/fakebench.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Itests/ui -c -o $@ $<
+
+$(UI_PREVIEW): $(BUILD)/tests/ui/uipreview.o $(BUILD)/tests/ui/fakebench.o $(UI_LIB)
+	$(CC) $(LDFLAGS) $(LDSAN) -o $@ $(BUILD)/tests/ui/uipreview.o $(BUILD)/tests/ui/fakebench.o \
+		$(UI_LIB) $(PKG_LIBS) -lm
+
+TEST_BINS += $(UI_PREVIEW)

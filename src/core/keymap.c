@@ -1,0 +1,137 @@
+/* keymap.c: the one key table; dispatch, footer, help and man page follow it. */
+#include <stdio.h>
+#include <string.h>
+#include "keymap.h"
+
+#define C(k, n, a, v, m, l, h) { KM_GRID, k, n, a, v, m, l, h }
+#define P(k, n, a, h) { KM_PAGER, k, n, a, CMD_QUIT, false, NULL, h }
+#define D(k, n, a, v, h) { KM_DFU, k, n, a, v, false, NULL, h }
+
+static const struct keymap_entry table[] = {
+	C(KM_KEY_UP, "Up", KM_UP, CMD_QUIT, false, NULL, "move the selection"),
+	C(KM_KEY_DOWN, "Down", KM_DOWN, CMD_QUIT, false, NULL, "move the selection"),
+	C(KM_KEY_LEFT, "Left", KM_LEFT, CMD_QUIT, false, NULL, "move the selection"),
+	C(KM_KEY_RIGHT, "Right", KM_RIGHT, CMD_QUIT, false, NULL, "move the selection"),
+	C(KM_KEY_PGUP, "PgUp", KM_PAGE_UP, CMD_QUIT, false, NULL, "previous / next page of slots"),
+	C(KM_KEY_PGDN, "PgDn", KM_PAGE_DOWN, CMD_QUIT, false, NULL, "previous / next page of slots"),
+	C(KM_KEY_HOME, "Home", KM_FIRST, CMD_QUIT, false, NULL, "first / last slot"),
+	C(KM_KEY_END, "End", KM_LAST, CMD_QUIT, false, NULL, "first / last slot"),
+	C(KM_KEY_SPACE, "Space", KM_MARK, CMD_QUIT, false, NULL, "mark the slot; the next command key acts on all marked"),
+	C('u', "u", KM_COMMAND, CMD_UPDATE, true, "update", "update: restore keeping the data"),
+	C('e', "e", KM_COMMAND, CMD_ERASE, true, "erase", "erase: full restore, erases the phone (asks first)"),
+	C('c', "c", KM_COMMAND, CMD_CANCEL, true, NULL, "cancel the job"),
+	C('r', "r", KM_COMMAND, CMD_RECOVERY, true, NULL, "normal mode -> recovery mode"),
+	C('k', "k", KM_COMMAND, CMD_KICK, true, "kick", "kick out of recovery (reboot normally)"),
+	C('d', "d", KM_DFU_START, CMD_DFU, false, "DFU", "guided DFU: button steps with a countdown"),
+	C('f', "f", KM_FLAG_MENU, CMD_FLAG, true, "flag", "flag for hardware repair (pick or type a reason)"),
+	C('F', "F", KM_COMMAND, CMD_UNFLAG, true, NULL, "clear the hardware flag"),
+	C('i', "i", KM_IGNORE_TOGGLE, CMD_IGNORE, true, NULL, "ignore / stop ignoring the device"),
+	C('l', "l", KM_LOG, CMD_QUIT, false, "log", "show the job's log"),
+	C(KM_KEY_ENTER, "Enter", KM_DETAIL, CMD_QUIT, false, "details", "show / hide the detail pane"),
+	C(KM_KEY_TAB, "Tab", KM_DETAIL, CMD_QUIT, false, NULL, "show / hide the detail pane"),
+	C('t', "t", KM_TABLE, CMD_QUIT, false, NULL, "table / grid of slots"),
+	C(KM_KEY_CTRL_L, "Ctrl-L", KM_REDRAW, CMD_QUIT, false, NULL, "redraw the screen"),
+	C('?', "?", KM_HELP, CMD_QUIT, false, "help", "this help"),
+	C('q', "q", KM_QUIT, CMD_QUIT, false, "quit", "quit (asks while jobs run; they are cancelled)"),
+
+	P(KM_KEY_UP, "Up", KM_UP, "scroll a line"),
+	P(KM_KEY_DOWN, "Down", KM_DOWN, "scroll a line"),
+	P('k', "k", KM_UP, "scroll a line"),
+	P('j', "j", KM_DOWN, "scroll a line"),
+	P(KM_KEY_PGUP, "PgUp", KM_PAGE_UP, "scroll a page"),
+	P(KM_KEY_PGDN, "PgDn", KM_PAGE_DOWN, "scroll a page"),
+	P(KM_KEY_SPACE, "Space", KM_PAGE_DOWN, "scroll a page"),
+	P('g', "g", KM_FIRST, "top / bottom"),
+	P('G', "G", KM_LAST, "top / bottom"),
+	P(KM_KEY_HOME, "Home", KM_FIRST, "top / bottom"),
+	P(KM_KEY_END, "End", KM_LAST, "top / bottom"),
+	P('q', "q", KM_BACK, "back to the slots"),
+	P(KM_KEY_ESC, "Esc", KM_BACK, "back to the slots"),
+
+	D('d', "d", KM_DFU_START, CMD_DFU, "start the sequence again"),
+	D('q', "q", KM_BACK, CMD_QUIT, "back to the slots (the bench keeps waiting)"),
+	D(KM_KEY_ESC, "Esc", KM_BACK, CMD_QUIT, "back to the slots (the bench keeps waiting)"),
+};
+
+static const char *context_names[KM__COUNT] = {
+	"Slots", "Log and help", "Guided DFU"
+};
+
+const struct keymap_entry *
+keymap_table(size_t *count)
+{
+	*count = sizeof(table) / sizeof(table[0]);
+	return table;
+}
+
+const struct keymap_entry *
+keymap_find(enum km_context ctx, int key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].ctx == ctx && table[i].key == key)
+			return &table[i];
+	return NULL;
+}
+
+const char *
+keymap_context_name(enum km_context ctx)
+{
+	if ((unsigned)ctx >= KM__COUNT)
+		return "";
+	return context_names[ctx];
+}
+
+/* Append to buf like snprintf, tracking the full length even when truncated. */
+static void
+append(char *buf, size_t len, size_t *off, const char *fmt, const char *a, const char *b)
+{
+	size_t room = *off < len ? len - *off : 0;
+	int n;
+
+	n = snprintf(room ? buf + *off : NULL, room, fmt, a, b);
+	if (n > 0)
+		*off += (size_t)n;
+}
+
+size_t
+keymap_help(char *buf, size_t len)
+{
+	size_t n = sizeof(table) / sizeof(table[0]), i, j, off = 0;
+	char keys[64];
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (i = 0; i < n; i = j) {
+		if (i == 0 || table[i].ctx != table[i - 1].ctx)
+			append(buf, len, &off, "%s%s:\n", i == 0 ? "" : "\n",
+			    keymap_context_name(table[i].ctx));
+		/* Keys next to each other with the same help share its line. */
+		keys[0] = '\0';
+		for (j = i; j < n && table[j].ctx == table[i].ctx &&
+		    strcmp(table[j].help, table[i].help) == 0; j++) {
+			if (j > i)
+				strncat(keys, " ", sizeof(keys) - strlen(keys) - 1);
+			strncat(keys, table[j].name, sizeof(keys) - strlen(keys) - 1);
+		}
+		append(buf, len, &off, "  %-19s %s\n", keys, table[i].help);
+	}
+	return off;
+}
+
+size_t
+keymap_footer(char *buf, size_t len)
+{
+	size_t n = sizeof(table) / sizeof(table[0]), i, off = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (table[i].label == NULL)
+			continue;
+		append(buf, len, &off, off ? "  %s %s" : "%s %s",
+		    table[i].name, table[i].label);
+	}
+	return off;
+}

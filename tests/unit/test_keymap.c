@@ -1,0 +1,226 @@
+/* test_keymap.c: the key table is consistent, and help and man page list every key. */
+#include <ctype.h>
+#include "testutil.h"
+#include "keymap.h"
+
+/* True when word occurs in text delimited by blanks, line ends or the ends. */
+static int
+has_word(const char *text, const char *word)
+{
+	size_t wl = strlen(word);
+	const char *p;
+
+	for (p = text; (p = strstr(p, word)) != NULL; p++) {
+		if ((p == text || isspace((unsigned char)p[-1])) &&
+		    (p[wl] == '\0' || isspace((unsigned char)p[wl])))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+test_table(void **state)
+{
+	const struct keymap_entry *t;
+	size_t n, i, j;
+
+	(void)state;
+	t = keymap_table(&n);
+	assert_true(n > 20);
+	for (i = 0; i < n; i++) {
+		assert_true(t[i].ctx < KM__COUNT);
+		assert_non_null(t[i].name);
+		assert_true(strlen(t[i].name) > 0);
+		assert_non_null(t[i].help);
+		assert_true(t[i].action != KM_NONE);
+		if (t[i].action == KM_COMMAND)
+			assert_true(t[i].verb < CMD__COUNT);
+		/* one key, one meaning per screen */
+		for (j = i + 1; j < n; j++)
+			if (t[i].ctx == t[j].ctx)
+				assert_true(t[i].key != t[j].key);
+		assert_ptr_equal(keymap_find(t[i].ctx, t[i].key), &t[i]);
+	}
+	assert_null(keymap_find(KM_GRID, 'Z'));
+	assert_null(keymap_find(KM_PAGER, 'u'));
+}
+
+/* Every verb of the command language that a technician acts with has a key. */
+static void
+test_verbs(void **state)
+{
+	static const enum cmd_verb want[] = { CMD_UPDATE, CMD_ERASE, CMD_CANCEL,
+	    CMD_RECOVERY, CMD_KICK, CMD_DFU, CMD_FLAG, CMD_UNFLAG, CMD_IGNORE, CMD_QUIT };
+	const struct keymap_entry *t;
+	size_t n, i, k;
+	int found;
+
+	(void)state;
+	t = keymap_table(&n);
+	for (k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		found = 0;
+		for (i = 0; i < n; i++)
+			if (t[i].ctx == KM_GRID && t[i].verb == want[k] &&
+			    (t[i].action == KM_COMMAND || t[i].action == KM_DFU_START ||
+			    t[i].action == KM_FLAG_MENU || t[i].action == KM_IGNORE_TOGGLE ||
+			    t[i].action == KM_QUIT))
+				found = 1;
+		assert_true(found);
+	}
+	assert_int_equal(keymap_find(KM_GRID, 'u')->verb, CMD_UPDATE);
+	assert_int_equal(keymap_find(KM_GRID, 'e')->verb, CMD_ERASE);
+	assert_true(keymap_find(KM_GRID, 'e')->marked);
+	assert_int_equal(keymap_find(KM_GRID, 'k')->verb, CMD_KICK);
+	assert_int_equal(keymap_find(KM_GRID, 'l')->action, KM_LOG);
+	assert_int_equal(keymap_find(KM_GRID, 'q')->action, KM_QUIT);
+	assert_int_equal(keymap_find(KM_PAGER, 'q')->action, KM_BACK);
+}
+
+static void
+test_help(void **state)
+{
+	const struct keymap_entry *t;
+	size_t n, i, len, len2;
+	char *buf, small[16], *sect, *end, one[4096];
+	int c;
+
+	(void)state;
+	len = keymap_help(NULL, 0);
+	assert_true(len > 200);
+	buf = malloc(len + 1);
+	assert_non_null(buf);
+	assert_int_equal(keymap_help(buf, len + 1), len);
+	assert_int_equal(strlen(buf), len);
+	t = keymap_table(&n);
+	for (i = 0; i < n; i++) {
+		/* the key is listed in its own context's section, with its help */
+		sect = strstr(buf, keymap_context_name(t[i].ctx));
+		assert_non_null(sect);
+		end = strstr(sect, "\n\n");
+		snprintf(one, sizeof(one), "%.*s", end ? (int)(end - sect) : (int)strlen(sect), sect);
+		if (!has_word(one, t[i].name))
+			fail_msg("help does not list key %s", t[i].name);
+		assert_non_null(strstr(one, t[i].help));
+	}
+	for (c = 0; c < KM__COUNT; c++)
+		assert_non_null(strstr(buf, keymap_context_name((enum km_context)c)));
+	/* every line fits 80 columns */
+	for (sect = strtok(buf, "\n"); sect != NULL; sect = strtok(NULL, "\n"))
+		assert_true(strlen(sect) <= 78);
+	/* truncation: NUL-terminated, full length still reported */
+	len2 = keymap_help(small, sizeof(small));
+	assert_int_equal(len2, len);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	free(buf);
+}
+
+static void
+test_footer(void **state)
+{
+	const struct keymap_entry *t;
+	char buf[256];
+	size_t n, i;
+
+	(void)state;
+	assert_true(keymap_footer(buf, sizeof(buf)) <= 80);	/* fits 80x24 */
+	t = keymap_table(&n);
+	for (i = 0; i < n; i++)
+		if (t[i].label != NULL) {
+			assert_int_equal(t[i].ctx, KM_GRID);
+			assert_true(has_word(buf, t[i].label));
+			assert_true(has_word(buf, t[i].name));
+		}
+	assert_non_null(strstr(buf, "? help"));
+	assert_non_null(strstr(buf, "q quit"));
+}
+
+/*
+ * The man page's KEYS section has one subsection per context (named as
+ * keymap_context_name) listing keys in ".It Cm KEY [, Cm KEY ...]" items.
+ * Every key of the table must be there, and nothing else.
+ */
+static void
+test_manpage(void **state)
+{
+	const struct keymap_entry *t;
+	char line[512], *tok, *save;
+	char keys[KM__COUNT][64][16];
+	size_t nkeys[KM__COUNT] = { 0 };
+	size_t n, i, k;
+	int in_keys = 0, ctx = -1, c, found, prev_cm;
+	FILE *f;
+
+	(void)state;
+	f = fopen(test_path("man/idevicebench.1"), "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, ".Sh ", 4) == 0) {
+			in_keys = strcmp(line + 4, "KEYS") == 0;
+			ctx = -1;
+			continue;
+		}
+		if (!in_keys)
+			continue;
+		if (strncmp(line, ".Ss ", 4) == 0) {
+			ctx = -1;
+			for (c = 0; c < KM__COUNT; c++)
+				if (strcmp(line + 4, keymap_context_name((enum km_context)c)) == 0)
+					ctx = c;
+			if (ctx < 0)
+				fail_msg("man page KEYS has an unknown subsection: %s", line);
+			continue;
+		}
+		if (strncmp(line, ".It ", 4) != 0 || ctx < 0)
+			continue;
+		prev_cm = 0;
+		for (tok = strtok_r(line + 4, " ", &save); tok != NULL;
+		    tok = strtok_r(NULL, " ", &save)) {
+			if (strcmp(tok, "Cm") == 0) {
+				prev_cm = 1;
+				continue;
+			}
+			if (prev_cm && nkeys[ctx] < 64) {
+				/* mdoc escapes: "\e" for a backslash, "\&" guards */
+				if (strncmp(tok, "\\&", 2) == 0)
+					tok += 2;
+				snprintf(keys[ctx][nkeys[ctx]++], 16, "%s", tok);
+			}
+			prev_cm = 0;
+		}
+	}
+	fclose(f);
+	t = keymap_table(&n);
+	for (i = 0; i < n; i++) {
+		found = 0;
+		for (k = 0; k < nkeys[t[i].ctx]; k++)
+			if (strcmp(keys[t[i].ctx][k], t[i].name) == 0)
+				found = 1;
+		if (!found)
+			fail_msg("man page does not list key %s under %s", t[i].name,
+			    keymap_context_name(t[i].ctx));
+	}
+	for (c = 0; c < KM__COUNT; c++)
+		for (k = 0; k < nkeys[c]; k++) {
+			found = 0;
+			for (i = 0; i < n; i++)
+				if ((int)t[i].ctx == c && strcmp(keys[c][k], t[i].name) == 0)
+					found = 1;
+			if (!found)
+				fail_msg("man page lists key %s under %s, the table does not",
+				    keys[c][k], keymap_context_name((enum km_context)c));
+		}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_verbs),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_footer),
+		cmocka_unit_test(test_manpage),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
