@@ -8,7 +8,7 @@ CC       ?= cc
 BUILD    ?= build
 VERSION  := 0.1.0
 
-PKGS     := ncursesw libusb-1.0 libimobiledevice-1.0 libirecovery-1.0 libplist-2.0 sqlite3 inih jansson
+PKGS     := ncursesw libusb-1.0 libimobiledevice-1.0 libirecovery-1.0 libplist-2.0 sqlite3 inih jansson libpq
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wno-format-truncation
 STD      := -std=gnu11
@@ -85,7 +85,9 @@ check-layers:
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	tests/benchsim/benchsim --speed 1 config/demo.scenario -- $(BIN) -c config/demo.conf
+	@mkdir -p $(BUILD)/demo
+	tests/benchsim/benchsim --speed 1 config/demo.scenario -- $(BIN) -c config/demo.conf \
+		--db $(BUILD)/demo/history.db --log-dir $(BUILD)/demo/logs
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include "slot.h"
 #include "command.h"
+#include <stdint.h>
 
 struct config;
 struct ev_loop;
@@ -45,8 +46,42 @@ struct bench_attempt {
 
 struct bench;
 
-/* Observer for the front end: called after a slot changed (or i == -1: the header). */
-typedef void (*bench_changed_cb)(void *arg, int slot_index);
+/*
+ * What a front end (the console, the JSON-lines writer) is told. Every
+ * callback is optional; slot indexes are valid until the next callback.
+ */
+struct bench_observer {
+	void (*slot_cb)(void *arg, size_t i);		/* a slot appeared */
+	void (*device_cb)(void *arg, size_t i);		/* arrival or mode change */
+	void (*gone_cb)(void *arg, size_t i, uint64_t ecid);
+	void (*job_cb)(void *arg, size_t i);		/* job state or progress */
+	void (*advice_cb)(void *arg, size_t i);
+	void (*flag_cb)(void *arg, size_t i);
+	void (*error_cb)(void *arg, const char *text);	/* command or system error */
+	void (*changed_cb)(void *arg, int i);		/* anything shown changed (-1: header/all) */
+	void *arg;
+};
+
+/* Start-up overrides from the command line (NULL = keep the config's). */
+struct bench_options {
+	const char *ipsw;
+	const char *restore_cmd;
+	const char *db;
+	const char *log_dir;
+};
+
+/* Create the bench: reads the model tables, opens the history, takes the bench lock. */
+struct bench *bench_new(struct ev_loop *, struct config *, const struct bench_options *, char *err, size_t errlen);
+/* Start watching USB and announce the configured slots. 0 or -1 with err. */
+int bench_start(struct bench *, char *err, size_t errlen);
+void bench_add_observer(struct bench *, const struct bench_observer *);
+void bench_remove_observer(struct bench *, void *arg);
+/*
+ * Stop: no new jobs; running ones are cancelled when `cancel` is true, else
+ * left to finish. The loop is broken once nothing runs any more.
+ */
+void bench_shutdown(struct bench *, bool cancel);
+void bench_free(struct bench *);
 
 const struct bench_status *bench_status(const struct bench *);
 size_t bench_slot_count(const struct bench *);

@@ -2,7 +2,7 @@
 #ifndef IDB_CLI_H
 #define IDB_CLI_H
 
-/* idevicebench explain [--json] [LOG|-] */
+/* idevicebench explain [--json] [--exit N] [--signal N] [LOG|-] */
 int explain_main(int argc, char **argv);
 
 /* idevicebench history [--db FILE] [ECID]: attempts, newest first */

@@ -1,13 +1,26 @@
-/* main.c: command-line entry point; dispatches subcommands. */
+/* main.c: command line, start-up checks, the loop, signals, exit status. */
+#include <errno.h>
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
 #include "cli.h"
+#include "config.h"
+#include "jsonl.h"
+#include "log.h"
+#include "text.h"
+#include "ui.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: idevicebench [-c FILE] [--ipsw PATH] [--json] [--restore-cmd PROG] [--db FILE] [--log-dir DIR]\n"
-	    "       idevicebench explain [--json] [LOG|-]\n"
+	    "       idevicebench explain [--json] [--exit N] [--signal N] [LOG|-]\n"
 	    "       idevicebench history [ECID]\n"
 	    "       idevicebench ports\n"
 	    "       idevicebench export [--format csv|json] [--flagged]\n"
@@ -15,18 +28,258 @@ static void usage(FILE *f)
 	    "       idevicebench --version | --help\n");
 }
 
+struct app {
+	struct ev_loop *loop;
+	struct bench *bench;
+	struct ui *ui;
+	struct jsonl *jsonl;
+	ev_signal sigint, sigterm, sighup;
+	int signals;
+};
+
+static void ui_changed_cb(void *arg, int i)
+{
+	struct app *a = arg;
+
+	if (a->ui)
+		ui_dirty(a->ui, i);
+}
+
+static void ui_error_cb(void *arg, const char *text)
+{
+	struct app *a = arg;
+
+	log_warn("%s", text);
+	if (a->ui)
+		ui_message(a->ui, "%s", text);
+}
+
+static void log_error_cb(void *arg, const char *text)
+{
+	(void)arg;
+	log_info("%s", text);
+}
+
+static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct app *a = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (w->signum == SIGHUP) {
+		/* the terminal is gone (an SSH connection dropped): keep supervising without it */
+		if (a->ui) {
+			log_info("terminal lost (SIGHUP): supervising %s without a screen until the jobs end",
+			    bench_busy(a->bench) ? "running restores" : "nothing");
+			bench_remove_observer(a->bench, a);
+			ui_free(a->ui);
+			a->ui = NULL;
+			bench_set_headless(a->bench, true);
+		} else if (!a->jsonl)
+			bench_set_headless(a->bench, true);
+		return;
+	}
+	if (++a->signals > 1 && a->signals >= 3) {
+		log_warn("signal %d again: exiting now", w->signum);
+		bench_shutdown(a->bench, true);
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	log_info("signal %d: cancelling running restores and exiting", w->signum);
+	bench_shutdown(a->bench, true);
+}
+
+/* Split off the global options; returns the index of the first non-option. */
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("idevicebench %s\n", IDB_VERSION);
+	static const struct option longopts[] = {
+		{ "ipsw", required_argument, NULL, 'I' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "restore-cmd", required_argument, NULL, 'R' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "log-dir", required_argument, NULL, 'L' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct config *cfg;
+	struct bench_options opt = { NULL, NULL, NULL, NULL };
+	const char *conf_path = NULL;
+	bool json = false, check_only = false;
+	char err[512], logpath[1100];
+	struct app app;
+	int ch, rc = 0;
+
+	/* subcommands come first; global options may precede them */
+	for (int i = 1; i < argc; i++) {
+		const char *sub = argv[i];
+		int (*fn)(int, char **) = NULL;
+
+		if (strcmp(sub, "explain") == 0)
+			fn = explain_main;
+		else if (strcmp(sub, "history") == 0)
+			fn = history_main;
+		else if (strcmp(sub, "ports") == 0)
+			fn = ports_main;
+		else if (strcmp(sub, "export") == 0)
+			fn = export_main;
+		if (fn) {
+			/* pass --db (and the rest) through to the subcommand */
+			char **nargv = calloc((size_t)argc + 3, sizeof(*nargv));
+			int n = 0;
+
+			if (nargv == NULL)
+				return 1;
+			nargv[n++] = argv[i];
+			for (int k = 1; k < i; k++)
+				if (strcmp(argv[k], "--db") == 0 && k + 1 < i) {
+					nargv[n++] = argv[k];
+					nargv[n++] = argv[k + 1];
+				}
+			for (int k = i + 1; k < argc; k++)
+				nargv[n++] = argv[k];
+			optind = 1;
+			rc = fn(n, nargv);
+			free(nargv);
+			return rc;
+		}
+		if (sub[0] != '-')
+			break;
+		if ((strcmp(sub, "-c") == 0 || strcmp(sub, "--ipsw") == 0 || strcmp(sub, "--db") == 0 ||
+		    strcmp(sub, "--restore-cmd") == 0 || strcmp(sub, "--log-dir") == 0))
+			i++;
+	}
+
+	while ((ch = getopt_long(argc, argv, "c:nhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'I':
+			opt.ipsw = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'R':
+			opt.restore_cmd = optarg;
+			break;
+		case 'D':
+			opt.db = optarg;
+			break;
+		case 'L':
+			opt.log_dir = optarg;
+			break;
+		case 'V':
+			printf("idevicebench %s\n", IDB_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "idevicebench: unknown command '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	if ((cfg = malloc(sizeof(*cfg))) == NULL)
+		return 1;
+	config_defaults(cfg);
+	if (config_load(cfg, conf_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "idevicebench: %s\n", err);
+		free(cfg);
+		return 2;
+	}
+	if (check_only) {
+		printf("configuration OK: %s (%zu slots, max_jobs %d, max_jobs_per_root %d)\n",
+		    cfg->path[0] ? cfg->path : "defaults, no file", cfg->nslots, cfg->max_jobs,
+		    cfg->max_jobs_per_root);
+		free(cfg);
 		return 0;
 	}
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
+	if (!json && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		fprintf(stderr, "idevicebench: the console needs a terminal; use --json for headless mode\n");
+		free(cfg);
+		return 2;
 	}
-	if (argc > 1 && strcmp(argv[1], "explain") == 0)
-		return explain_main(argc - 1, argv + 1);
-	usage(stderr);
-	return 2;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&app, 0, sizeof(app));
+	app.loop = ev_default_loop(EVFLAG_AUTO);
+	app.bench = bench_new(app.loop, cfg, &opt, err, sizeof(err));
+	if (app.bench == NULL) {
+		fprintf(stderr, "idevicebench: %s\n", err);
+		free(cfg);
+		return 1;
+	}
+	snprintf(logpath, sizeof(logpath), "%s/idevicebench.log",
+	    opt.log_dir ? opt.log_dir : cfg->log_dir);
+	log_open(logpath);
+	log_info("idevicebench %s starting (%s mode, config %s)", IDB_VERSION, json ? "json" : "console",
+	    cfg->path[0] ? cfg->path : "defaults");
+
+	if (json) {
+		struct bench_observer lo = { .error_cb = log_error_cb, .arg = NULL };
+
+		app.jsonl = jsonl_new(app.loop, app.bench, STDIN_FILENO, STDOUT_FILENO);
+		bench_add_observer(app.bench, &lo);
+	} else {
+		struct bench_observer uo = { .changed_cb = ui_changed_cb, .error_cb = ui_error_cb, .arg = &app };
+
+		log_stderr(false);
+		if ((app.ui = ui_new(app.loop, app.bench, err, sizeof(err))) == NULL) {
+			log_stderr(true);
+			fprintf(stderr, "idevicebench: %s\n", err);
+			bench_free(app.bench);
+			free(cfg);
+			return 1;
+		}
+		bench_add_observer(app.bench, &uo);
+	}
+	ev_signal_init(&app.sigint, sig_cb, SIGINT);
+	ev_signal_init(&app.sigterm, sig_cb, SIGTERM);
+	ev_signal_init(&app.sighup, sig_cb, SIGHUP);
+	app.sigint.data = app.sigterm.data = app.sighup.data = &app;
+	ev_signal_start(app.loop, &app.sigint);
+	ev_signal_start(app.loop, &app.sigterm);
+	ev_signal_start(app.loop, &app.sighup);
+	ev_unref(app.loop);
+	ev_unref(app.loop);
+	ev_unref(app.loop);
+
+	if (bench_start(app.bench, err, sizeof(err)) != 0) {
+		if (app.ui)
+			ui_free(app.ui);
+		log_stderr(true);
+		log_warn("cannot watch USB: %s", err);
+		rc = 1;
+	} else {
+		ev_run(app.loop, 0);
+	}
+
+	if (app.ui) {
+		ui_free(app.ui);
+		app.ui = NULL;
+	}
+	log_stderr(true);
+	log_info("exiting");
+	ev_ref(app.loop);
+	ev_ref(app.loop);
+	ev_ref(app.loop);
+	ev_signal_stop(app.loop, &app.sigint);
+	ev_signal_stop(app.loop, &app.sigterm);
+	ev_signal_stop(app.loop, &app.sighup);
+	jsonl_free(app.jsonl);
+	bench_free(app.bench);
+	log_close();
+	free(cfg);
+	return rc;
 }

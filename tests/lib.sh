@@ -1,0 +1,124 @@
+# lib.sh: shared helpers for the integration tests (sourced). TAP output.
+# Tests get IDB_TOP, IDB_BUILD and IDEVICEBENCH from tests/run.
+set -u
+: "${IDB_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${IDB_BUILD:=$IDB_TOP/build}"
+: "${IDEVICEBENCH:=$IDB_BUILD/idevicebench}"
+BENCHSIM="$IDB_TOP/tests/benchsim/benchsim"
+JSONWAIT="$IDB_TOP/tests/jsonwait.py"
+export LC_ALL=C.UTF-8
+
+_tap_n=0
+_tap_fail=0
+T=$(mktemp -d "${TMPDIR:-/tmp}/idb-test.XXXXXX")
+# every test has its own state, so tests can run side by side and never touch $HOME
+export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_DATA_HOME="$T/home/.local/share" \
+	XDG_STATE_HOME="$T/home/.local/state" XDG_CACHE_HOME="$T/home/.cache"
+mkdir -p "$HOME"
+
+ok() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $*"
+}
+
+not_ok() {
+	_tap_n=$((_tap_n + 1))
+	_tap_fail=$((_tap_fail + 1))
+	echo "not ok $_tap_n - $*"
+}
+
+# check DESCRIPTION COMMAND...: ok when COMMAND succeeds
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+diag() {
+	sed 's/^/# /' "$@"
+}
+
+_cleanup_hooks=()
+at_exit() { _cleanup_hooks+=("$*"); }
+_run_cleanup() {
+	local h
+	for h in "${_cleanup_hooks[@]}"; do eval "$h" >/dev/null 2>&1 || true; done
+	if [ "$_tap_fail" -gt 0 ] || [ -n "${KEEP_TMP:-}" ]; then
+		echo "# state kept in $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap _run_cleanup EXIT
+
+done_testing() {
+	echo "1..$_tap_n"
+	[ "$_tap_fail" -eq 0 ]
+	exit $?
+}
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 77
+}
+
+# bench_start SCENARIO [idevicebench args...]: the real binary in --json mode under benchsim.
+# Commands: bench_send "update A1". Events accumulate in $T/events.jsonl.
+bench_start() {
+	local scen=$1
+	shift
+	[ -x "$BENCHSIM" ] || { echo "# benchsim not built"; return 1; }
+	rm -f "$T/cmd.fifo"
+	mkfifo "$T/cmd.fifo"
+	: >"$T/events.jsonl"
+	"$BENCHSIM" --log "$T/sim.log" --ctl "$T/ctl.sock" ${BENCHSIM_SPEED:+--speed "$BENCHSIM_SPEED"} "$scen" -- \
+		"$IDEVICEBENCH" --json --log-dir "$T/logs" --db "$T/history.db" "$@" \
+		<"$T/cmd.fifo" >"$T/events.jsonl" 2>"$T/bench.err" &
+	BENCH_PID=$!
+	exec 9>"$T/cmd.fifo"
+	at_exit bench_kill
+}
+
+bench_send() {
+	printf '%s\n' "$*" >&9
+}
+
+# bench_stop: quit, wait for the exit status (in BENCH_RC)
+bench_stop() {
+	bench_send quit
+	local i
+	for i in $(seq 1 300); do
+		kill -0 "$BENCH_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$BENCH_PID" 2>/dev/null; then
+		kill -TERM "$BENCH_PID" 2>/dev/null
+		sleep 1
+	fi
+	wait "$BENCH_PID"
+	BENCH_RC=$?
+	exec 9>&-
+	return 0
+}
+
+bench_kill() {
+	if [ -n "${BENCH_PID:-}" ] && kill -0 "$BENCH_PID" 2>/dev/null; then
+		kill -TERM "$BENCH_PID" 2>/dev/null
+		sleep 0.5
+		kill -KILL "$BENCH_PID" 2>/dev/null
+	fi
+}
+
+# wait_event TIMEOUT key=value...: wait until an event with all those fields appears
+wait_event() {
+	python3 "$JSONWAIT" "$T/events.jsonl" "$@"
+}
+
+# count_events key=value...: how many events match now
+count_events() {
+	python3 "$JSONWAIT" --count "$T/events.jsonl" "$@"
+}
+
+sim_ctl() {
+	"$BENCHSIM" --send "$T/ctl.sock" "$*"
+}
