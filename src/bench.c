@@ -1146,6 +1146,12 @@ int bench_exec(struct bench *b, const struct command *c, char *msg, size_t msgle
 	}
 	bs = b->slots[i];
 	s = &bs->s;
+	/* an ignored phone is never touched: only unignore (and cancel of what runs) apply */
+	if (s->ignored && s->present && c->verb != CMD_UNIGNORE && c->verb != CMD_CANCEL &&
+	    c->verb != CMD_FLAG && c->verb != CMD_UNFLAG && c->verb != CMD_IGNORE) {
+		snprintf(msg, msglen, "%s: device is ignored (unignore first)", s->label);
+		return -1;
+	}
 	switch (c->verb) {
 	case CMD_UPDATE:
 		return queue_job(b, bs, ACT_UPDATE, msg, msglen);
