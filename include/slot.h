@@ -124,4 +124,35 @@ void slot_tail_push(struct slot_job *, const char *line, size_t len);
 /* Compare two port paths for display order: bus, then hub chain, then port numerically. */
 int slot_port_cmp(const char *a, const char *b);
 
+/*
+ * The slot state machine: what an arrival on a port means. These take the
+ * slot's state and the event and decide; the bench carries out the result.
+ */
+
+/*
+ * What a USB arrival says by itself: the mode from the product id, and from
+ * the serial the ECID/CPID/BDID/SRNM (recovery, DFU) or the UDID, and the
+ * ECID of a new-style UDID (normal). Returns 0, 1 when the device is not an
+ * Apple phone id, -1 when an iBoot serial string is unreadable (nd still
+ * carries the sanitized raw serial).
+ */
+int slot_parse_arrival(uint16_t pid, const char *serial, size_t len, struct device_info *nd,
+    enum dev_mode *mode);
+
+/*
+ * Decide who arrived on slot s: the same phone changing mode (it keeps its
+ * ECID and what was learnt of it; a normal-mode id while its restore runs is
+ * restore mode) or another phone. nd is the parsed arrival, with an ECID the
+ * bench remembered for its UDID already filled in; it is completed in place.
+ * Returns true when it is the same phone as before.
+ */
+bool slot_merge_arrival(const struct slot *s, struct device_info *nd, enum dev_mode *mode,
+    bool job_active, time_t now, double reconnect_window);
+
+/* The guided-DFU phase after the device on the slot arrived in s->mode. */
+void slot_dfu_arrival(struct slot *s, double now_mono);
+
+/* errclass's letter for the mode a device was in when it was lost ('n','r','d','R', 0). */
+int slot_lost_mode(enum dev_mode prev, int last_step);
+
 #endif

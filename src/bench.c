@@ -22,7 +22,6 @@
 #include "bench.h"
 #include "config.h"
 #include "errclass.h"
-#include "ibootstr.h"
 #include "idev.h"
 #include "job.h"
 #include "models.h"
@@ -420,24 +419,6 @@ static void log_error_cb(void *arg, const char *msg)
 	bench_error(rj->b, "log of %s: %s", rj->bs ? rj->bs->s.label : "job", msg);
 }
 
-static int lost_mode_letter(enum dev_mode m)
-{
-	switch (m) {
-	case MODE_NORMAL:
-		return 'n';
-	case MODE_RECOVERY:
-		return 'r';
-	case MODE_DFU:
-	case MODE_PORTDFU:
-	case MODE_WTF:
-		return 'd';
-	case MODE_RESTORE:
-		return 'R';
-	default:
-		return 0;
-	}
-}
-
 static void finish_job(struct bench *b, struct bslot *bs, const struct err_input *in, long attempt_id)
 {
 	struct slot *s = &bs->s;
@@ -826,33 +807,6 @@ out:
 
 /* ---- device events -------------------------------------------------------- */
 
-static void dfu_arrival(struct bench *b, struct bslot *bs)
-{
-	struct slot *s = &bs->s;
-
-	switch (s->dfu) {
-	case DFU_TO_RECOVERY:
-		if (s->mode == MODE_RECOVERY) {
-			s->dfu = DFU_STEPS;
-			s->dfu_step = 0;
-			s->dfu_step_started = now_mono();
-		} else if (s->mode == MODE_DFU) {
-			s->dfu = DFU_DONE;
-		}
-		break;
-	case DFU_STEPS:
-	case DFU_WAIT:
-		if (s->mode == MODE_DFU || s->mode == MODE_PORTDFU)
-			s->dfu = DFU_DONE;
-		else if (s->mode == MODE_NORMAL)
-			s->dfu = DFU_TOO_LONG;
-		break;
-	default:
-		break;
-	}
-	(void)b;
-}
-
 static void auto_policy(struct bench *b, struct bslot *bs)
 {
 	struct slot *s = &bs->s;
@@ -874,76 +828,31 @@ static void auto_policy(struct bench *b, struct bslot *bs)
 
 static void device_arrived(struct bench *b, const struct usbwatch_dev *d)
 {
-	struct bslot *bs = add_slot(b, d->port, NULL);
+	struct bslot *bs;
 	struct slot *s;
-	enum dev_mode mode = slot_mode_from_pid(d->pid);
+	enum dev_mode mode;
 	struct device_info nd;
-	struct iboot_info ib;
 	uint64_t prev_ecid;
 	bool job_active, same;
+	int rc;
 
-	if (bs == NULL)
+	rc = slot_parse_arrival(d->pid, d->serial, sizeof(d->serial), &nd, &mode);
+	if (rc == 1 || (bs = add_slot(b, d->port, NULL)) == NULL)
 		return;
+	if (rc < 0)
+		bench_error(b, "%s: unreadable device serial string '%.60s'", d->port, nd.serial_raw);
 	s = &bs->s;
 	prev_ecid = s->dev.ecid;
 	job_active = bs->rj != NULL;
-	memset(&nd, 0, sizeof(nd));
-	nd.product_id = d->pid;
-	text_sanitize(nd.serial_raw, sizeof(nd.serial_raw), d->serial, strnlen(d->serial, sizeof(d->serial)));
+	if (mode == MODE_NORMAL && nd.ecid == 0) {
+		const struct known_dev *k = known_get(b, nd.udid);
 
-	if (mode == MODE_NORMAL) {
-		uint32_t cpid = 0;
-		uint64_t ecid = 0;
-		const struct known_dev *k;
-
-		text_sanitize(nd.udid, sizeof(nd.udid), d->serial, strnlen(d->serial, sizeof(d->serial)));
-		if (udid_parse(d->serial, strnlen(d->serial, sizeof(d->serial)), &cpid, &ecid) == 1) {
-			nd.ecid = ecid;
-			nd.cpid = cpid;
-		} else if ((k = known_get(b, nd.udid)) != NULL) {
+		if (k != NULL) {
 			nd.ecid = k->ecid;
 			text_copy(nd.product_type, k->product_type, sizeof(nd.product_type));
 		}
-		/* a restore in progress: the device is in restore mode, then reboots to normal */
-		if (job_active)
-			mode = MODE_RESTORE;
-		if (nd.ecid == 0 && (job_active || s->dfu != DFU_OFF ||
-		    (prev_ecid && s->gone_at && time(NULL) - s->gone_at <= (time_t)b->cfg->reconnect_window))) {
-			/* the same phone changing mode on the same port */
-			nd.ecid = prev_ecid;
-			nd.cpid = s->dev.cpid;
-			nd.bdid = s->dev.bdid;
-			if (nd.product_type[0] == '\0')
-				text_copy(nd.product_type, s->dev.product_type, sizeof(nd.product_type));
-			known_put(b, nd.udid, nd.ecid, nd.product_type);
-		}
-		if (nd.ecid && nd.cpid == 0 && prev_ecid == nd.ecid) {
-			nd.cpid = s->dev.cpid;
-			nd.bdid = s->dev.bdid;
-		}
-		if (nd.product_type[0] == '\0' && prev_ecid == nd.ecid && nd.ecid)
-			text_copy(nd.product_type, s->dev.product_type, sizeof(nd.product_type));
-	} else if (mode != MODE_NONE) {
-		if (ibootstr_parse(d->serial, strnlen(d->serial, sizeof(d->serial)), &ib) == 0) {
-			nd.ecid = ib.ecid;
-			nd.cpid = ib.cpid;
-			nd.bdid = ib.bdid;
-			text_sanitize(nd.srnm, sizeof(nd.srnm), ib.srnm, strnlen(ib.srnm, sizeof(ib.srnm)));
-		} else
-			bench_error(b, "%s: unreadable device serial string '%.60s'", d->port, nd.serial_raw);
-	} else
-		return;
-
-	same = nd.ecid != 0 && nd.ecid == prev_ecid;
-	if (same) {
-		/* keep what lockdownd told us earlier */
-		if (nd.version[0] == '\0')
-			text_copy(nd.version, s->dev.version, sizeof(nd.version));
-		if (nd.product_type[0] == '\0')
-			text_copy(nd.product_type, s->dev.product_type, sizeof(nd.product_type));
-		if (nd.udid[0] == '\0')
-			text_copy(nd.udid, s->dev.udid, sizeof(nd.udid));
 	}
+	same = slot_merge_arrival(s, &nd, &mode, job_active, time(NULL), b->cfg->reconnect_window);
 	if (mode == MODE_NORMAL && nd.udid[0] && nd.ecid)
 		known_put(b, nd.udid, nd.ecid, nd.product_type);
 	s->dev = nd;
@@ -975,7 +884,7 @@ static void device_arrived(struct bench *b, const struct usbwatch_dev *d)
 		s->advice[0] = s->advice_rule[0] = '\0';
 		load_device_state(b, bs);
 	}
-	dfu_arrival(b, bs);
+	slot_dfu_arrival(s, now_mono());
 	if (b->store && nd.ecid)
 		store_device_seen(b->store, nd.ecid, nd.product_type, nd.name, nd.udid, time(NULL));
 	if (mode == MODE_NORMAL && nd.udid[0] && !bs->idev_pending &&
@@ -1007,10 +916,7 @@ static void device_left(struct bench *b, const struct usbwatch_dev *d)
 	s->mode = MODE_NONE;
 	s->gone_at = time(NULL);
 	if (bs->rj && !bs->rj->device_lost) {
-		/* a normal-mode device leaving before the restore got going was being put into recovery */
-		bs->rj->lost_mode = lost_mode_letter(prev_mode);
-		if (prev_mode == MODE_RESTORE && bs->rj->last_step <= STEP_DETECT)
-			bs->rj->lost_mode = 'n';
+		bs->rj->lost_mode = slot_lost_mode(prev_mode, bs->rj->last_step);
 		ev_timer_set(&bs->rj->lost_timer, b->cfg->reconnect_window, 0);
 		ev_timer_start(b->loop, &bs->rj->lost_timer);
 	} else if (s->job.state == JOB_QUEUED)

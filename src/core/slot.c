@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ibootstr.h"
+#include "restore_parse.h"
 #include "slot.h"
 #include "text.h"
 
@@ -194,4 +196,118 @@ slot_port_cmp(const char *a, const char *b)
 	/* "1-02" and "1-2": equal numbers, still different strings */
 	i = strcmp(a, b);
 	return (i > 0) - (i < 0);
+}
+
+int slot_parse_arrival(uint16_t pid, const char *serial, size_t len, struct device_info *nd,
+    enum dev_mode *mode)
+{
+	struct iboot_info ib;
+	uint32_t cpid = 0;
+	uint64_t ecid = 0;
+
+	memset(nd, 0, sizeof(*nd));
+	nd->product_id = pid;
+	len = strnlen(serial, len);
+	text_sanitize(nd->serial_raw, sizeof(nd->serial_raw), serial, len);
+	*mode = slot_mode_from_pid(pid);
+	if (*mode == MODE_NONE)
+		return 1;
+	if (*mode == MODE_NORMAL) {
+		/* normal and restore mode: the serial is the UDID */
+		text_sanitize(nd->udid, sizeof(nd->udid), serial, len);
+		if (udid_parse(serial, len, &cpid, &ecid) == 1) {
+			nd->ecid = ecid;
+			nd->cpid = cpid;
+		}
+		return 0;
+	}
+	if (ibootstr_parse(serial, len, &ib) != 0)
+		return -1;
+	nd->ecid = ib.ecid;
+	nd->cpid = ib.cpid;
+	nd->bdid = ib.bdid;
+	text_sanitize(nd->srnm, sizeof(nd->srnm), ib.srnm, strnlen(ib.srnm, sizeof(ib.srnm)));
+	return 0;
+}
+
+bool slot_merge_arrival(const struct slot *s, struct device_info *nd, enum dev_mode *mode,
+    bool job_active, time_t now, double reconnect_window)
+{
+	uint64_t prev = s->dev.ecid;
+	bool recent = prev != 0 && s->gone_at != 0 && (double)(now - s->gone_at) <= reconnect_window;
+	bool same;
+
+	if (*mode == MODE_NORMAL) {
+		/* a restore in progress: restore mode first, then the reboot to normal */
+		if (job_active)
+			*mode = MODE_RESTORE;
+		/*
+		 * An old-style UDID carries no ECID: a phone appearing where the
+		 * same slot's phone just left (mid-restore, after a kick, during the
+		 * DFU guide) is that phone changing mode.
+		 */
+		if (nd->ecid == 0 && prev != 0 && (job_active || s->dfu != DFU_OFF || recent))
+			nd->ecid = prev;
+	}
+	same = nd->ecid != 0 && nd->ecid == prev;
+	if (same) {
+		/* keep what the other modes and lockdownd told us */
+		if (nd->cpid == 0) {
+			nd->cpid = s->dev.cpid;
+			nd->bdid = s->dev.bdid;
+		}
+		if (nd->bdid == 0 && nd->cpid == s->dev.cpid)
+			nd->bdid = s->dev.bdid;
+		if (nd->product_type[0] == '\0')
+			text_copy(nd->product_type, s->dev.product_type, sizeof(nd->product_type));
+		if (nd->version[0] == '\0')
+			text_copy(nd->version, s->dev.version, sizeof(nd->version));
+		if (nd->udid[0] == '\0')
+			text_copy(nd->udid, s->dev.udid, sizeof(nd->udid));
+		if (nd->srnm[0] == '\0')
+			text_copy(nd->srnm, s->dev.srnm, sizeof(nd->srnm));
+	}
+	return same;
+}
+
+void slot_dfu_arrival(struct slot *s, double now_mono)
+{
+	switch (s->dfu) {
+	case DFU_TO_RECOVERY:
+		if (s->mode == MODE_RECOVERY) {
+			s->dfu = DFU_STEPS;
+			s->dfu_step = 0;
+			s->dfu_step_started = now_mono;
+		} else if (s->mode == MODE_DFU || s->mode == MODE_PORTDFU)
+			s->dfu = DFU_DONE;
+		break;
+	case DFU_STEPS:
+	case DFU_WAIT:
+		if (s->mode == MODE_DFU || s->mode == MODE_PORTDFU)
+			s->dfu = DFU_DONE;
+		else if (s->mode == MODE_NORMAL)
+			s->dfu = DFU_TOO_LONG;	/* the Apple logo: Side was held too long */
+		break;
+	default:
+		break;
+	}
+}
+
+int slot_lost_mode(enum dev_mode prev, int last_step)
+{
+	switch (prev) {
+	case MODE_NORMAL:
+		return 'n';
+	case MODE_RECOVERY:
+		return 'r';
+	case MODE_DFU:
+	case MODE_PORTDFU:
+	case MODE_WTF:
+		return 'd';
+	case MODE_RESTORE:
+		/* a normal-mode id before the restore got going: it was being put into recovery */
+		return last_step <= STEP_DETECT ? 'n' : 'R';
+	default:
+		return 0;
+	}
 }
