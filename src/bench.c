@@ -562,6 +562,17 @@ static void launch(struct bench *b, struct bslot *bs)
 	    slot_action_name(s->job.action));
 	snprintf(workdir, sizeof(workdir), "%s/%016" PRIX64, b->work_dir, s->dev.ecid);
 	mkdirs(logdir, 0700);
+	if (mkdirs(workdir, 0700) != 0) {
+		const char *tmp = getenv("TMPDIR");
+		int e = errno;
+
+		/* an unwritable log directory loses the log, never the restore */
+		if (tmp == NULL || tmp[0] != '/')
+			tmp = "/tmp";
+		bench_error(b, "%s: cannot create %s (%s): the restore runs in %s", s->label, workdir,
+		    strerror(e), tmp);
+		text_copy(workdir, tmp, sizeof(workdir));
+	}
 
 	argv[n++] = b->restore_cmd;
 	argv[n++] = "-i";
@@ -1402,6 +1413,13 @@ struct bench *bench_new(struct ev_loop *loop, struct config *cfg, const struct b
 		text_copy(b->restore_cmd, cfg->restore_cmd, sizeof(b->restore_cmd));
 	else
 		text_copy(b->restore_cmd, env, sizeof(b->restore_cmd));
+	if (strchr(b->restore_cmd, '/') != NULL && b->restore_cmd[0] != '/') {
+		/* children run in their own working directory: a relative path must not move with them */
+		char abs[PATH_MAX];
+
+		if (realpath(b->restore_cmd, abs) != NULL)
+			text_copy(b->restore_cmd, abs, sizeof(b->restore_cmd));
+	}
 	text_copy(b->st.restore_prog, b->restore_cmd, sizeof(b->st.restore_prog));
 	config_expand_home(opt && opt->ipsw ? opt->ipsw : cfg->ipsw, b->ipsw, sizeof(b->ipsw));
 	if (b->ipsw[0] && b->ipsw[0] != '/') {

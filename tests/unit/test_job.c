@@ -23,6 +23,7 @@ struct run {
 	struct job	*job;
 	char		*out[3];	/* [0] both, interleaved; [1] stdout; [2] stderr */
 	size_t		 len[3];
+	size_t		 cap[3];
 	int		 done;
 	struct job_exit	 ex;
 	int		 log_errors;
@@ -62,8 +63,16 @@ tmp(const char *name)
 static void
 append(struct run *r, int i, const char *buf, size_t len)
 {
-	r->out[i] = realloc(r->out[i], r->len[i] + len + 1);
-	assert_non_null(r->out[i]);
+	if (r->len[i] + len + 1 > r->cap[i]) {
+		/* grow geometrically: 10 MiB in pipe-sized pieces must not copy quadratically (ASan) */
+		size_t cap = r->cap[i] ? r->cap[i] : 4096;
+
+		while (cap < r->len[i] + len + 1)
+			cap *= 2;
+		r->out[i] = realloc(r->out[i], cap);
+		assert_non_null(r->out[i]);
+		r->cap[i] = cap;
+	}
 	memcpy(r->out[i] + r->len[i], buf, len);
 	r->len[i] += len;
 	r->out[i][r->len[i]] = '\0';
@@ -132,7 +141,7 @@ wait_done(struct run *r)
 {
 	ev_timer	guard;
 
-	ev_timer_init(&guard, guard_cb, 15., 0.);
+	ev_timer_init(&guard, guard_cb, 60., 0.);
 	guard.data = r;
 	ev_timer_start(EV_DEFAULT, &guard);
 	while (!r->done && !r->timed_out)
