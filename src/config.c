@@ -249,8 +249,7 @@ static int finish(struct parse_ctx *p, int rc, const char *name, char *err, size
 		/* the message quotes the file's own bytes, which may hold escapes */
 		text_sanitize(clean, sizeof(clean), p->err, strlen(p->err));
 		snprintf(err, errlen, "%s:%d: %s", name, rc, clean);
-	}
-	else
+	} else
 		snprintf(err, errlen, "%s:%d: syntax error", name, rc);
 	return -1;
 }
