@@ -23,6 +23,7 @@
 #include "config.h"
 #include "errclass.h"
 #include "idev.h"
+#include "ipsw.h"
 #include "job.h"
 #include "models.h"
 #include "restore_parse.h"
@@ -86,6 +87,12 @@ struct bench {
 	enum rp_dialect dialect;
 	char restore_cmd[256];
 	char ipsw[512];
+	struct ipsw_info ipsw_info;
+	bool ipsw_info_ok;
+	char ipsw_err[256];		/* why the IPSW could not be read, said at start */
+	char ipsw_base_desc[128];
+	struct ipsw_prep *prep;		/* one-time filesystem extraction for 1.0.0 children */
+	bool prep_done;
 	char log_dir[512];
 	char work_dir[512];
 	int lockfd;
@@ -649,6 +656,58 @@ static void renumber_queue(struct bench *b)
 	}
 }
 
+static void prep_progress_cb(void *arg, double percent)
+{
+	struct bench *b = arg;
+
+	snprintf(b->st.ipsw_desc, sizeof(b->st.ipsw_desc), "%.90s, extracting filesystem %.0f%%",
+	    b->ipsw_base_desc, percent);
+	changed(b, NULL);
+}
+
+static void prep_done_cb(void *arg, int err, const char *msg)
+{
+	struct bench *b = arg;
+
+	b->prep_done = true;
+	text_copy(b->st.ipsw_desc, b->ipsw_base_desc, sizeof(b->st.ipsw_desc));
+	if (err)
+		bench_error(b, "could not extract the filesystem of %s once for all restores (%s): each restore "
+		    "will extract its own copy", b->st.ipsw_desc, msg ? msg : strerror(err));
+	changed(b, NULL);
+	/* b->prep is kept (and freed with the bench): never free it inside its own callback */
+	bench_schedule(b);
+}
+
+/*
+ * idevicerestore 1.0.0 extracts the root filesystem (GBs) into the cache
+ * before each restore; parallel children would each extract their own copy.
+ * Extract it once, off the loop, and hold the queue until it is there.
+ */
+static bool ipsw_ready(struct bench *b)
+{
+	char err[256];
+
+	if (b->prep_done || !b->ipsw_info_ok || b->ipsw_info.is_dir || b->dialect == DIALECT_MASTER ||
+	    b->ipsw_info.os_path[0] == '\0')
+		return true;
+	if (b->prep != NULL)
+		return false;
+	if (ipsw_cached(b->ipsw, b->cfg->cache_dir, &b->ipsw_info)) {
+		b->prep_done = true;
+		return true;
+	}
+	b->prep = ipsw_prepare_start(b->loop, b->ipsw, b->cfg->cache_dir, &b->ipsw_info, prep_progress_cb,
+	    prep_done_cb, b, err, sizeof(err));
+	if (b->prep == NULL) {
+		b->prep_done = true;
+		bench_error(b, "cannot extract the filesystem once for all restores: %s", err);
+		return true;
+	}
+	prep_progress_cb(b, 0);
+	return false;
+}
+
 static void bench_schedule(struct bench *b)
 {
 	struct sched_job *jobs;
@@ -657,6 +716,8 @@ static void bench_schedule(struct bench *b)
 	struct sched_limits lim = { b->cfg->max_jobs, b->cfg->max_jobs_per_root };
 
 	if (b->shutting_down || b->nslots == 0)
+		return;
+	if (!ipsw_ready(b))
 		return;
 	jobs = calloc(b->nslots, sizeof(*jobs));
 	who = calloc(b->nslots, sizeof(*who));
@@ -1433,7 +1494,17 @@ struct bench *bench_new(struct ev_loop *loop, struct config *cfg, const struct b
 	text_copy(b->st.ipsw, b->ipsw, sizeof(b->st.ipsw));
 	{
 		const char *base = strrchr(b->ipsw, '/');
-		text_copy(b->st.ipsw_desc, base ? base + 1 : b->ipsw, sizeof(b->st.ipsw_desc));
+		char first[32] = "";
+
+		text_copy(b->ipsw_base_desc, base ? base + 1 : b->ipsw, sizeof(b->ipsw_base_desc));
+		if (b->ipsw[0] && ipsw_read_info(b->ipsw, &b->ipsw_info, b->ipsw_err, sizeof(b->ipsw_err)) == 0) {
+			b->ipsw_info_ok = true;
+			sscanf(b->ipsw_info.product_types, "%31s", first);
+			snprintf(b->ipsw_base_desc, sizeof(b->ipsw_base_desc), "%s %s (%s)",
+			    b->ipsw_info.product_types[0] ? first : "iOS", b->ipsw_info.product_version,
+			    b->ipsw_info.build);
+		}
+		text_copy(b->st.ipsw_desc, b->ipsw_base_desc, sizeof(b->st.ipsw_desc));
 	}
 	config_expand_home(opt && opt->log_dir ? opt->log_dir : cfg->log_dir, b->log_dir, sizeof(b->log_dir));
 	if (mkdirs(b->log_dir, 0700) != 0) {
@@ -1482,6 +1553,8 @@ int bench_start(struct bench *b, char *err, size_t errlen)
 	if (strcmp(b->st.restore_version, "missing") == 0)
 		bench_error(b, "restore program '%s' not found or not runnable: restores will fail "
 		    "(set restore_cmd or --restore-cmd)", b->restore_cmd);
+	if (b->ipsw[0] && !b->ipsw_info_ok)
+		bench_error(b, "IPSW %s: %s", b->ipsw, b->ipsw_err);
 	for (size_t i = 0; i < b->cfg->nslots; i++)
 		add_slot(b, b->cfg->slots[i].port, b->cfg->slots[i].label);
 	b->idev = idev_new(b->loop, idev_cb, b);
@@ -1518,6 +1591,7 @@ void bench_free(struct bench *b)
 		free(b->slots[i]);
 	}
 	free(b->slots);
+	ipsw_prepare_free(b->prep);
 	usbwatch_free(b->uw);
 	idev_free(b->idev);
 	if (b->store)

@@ -5,6 +5,15 @@ Nothing in it is real firmware; it only has to satisfy idevicerestore's
 parsing so a run reaches the signing request.
 
 usage: mkipsw.py OUT.ipsw [--product iPhone9,1] [--cpid 0x8010] [--bdid 0x08] [--board d10ap]
+                 [--also-product iPhone9,3 ...] [--os-path 038-00002-001.dmg] [--os-bytes N]
+                 [--update-os-path PATH] [--binary] [--stored] [--claim-os-size N]
+
+Test options (defaults keep the IPSW above): --also-product adds product types;
+--os-path renames the root filesystem image (hostile names welcome: the zip entry
+gets the same name); --os-bytes makes it N bytes of incompressible data;
+--update-os-path gives the Update identity its own OS image; --binary writes a
+binary BuildManifest.plist; --stored stores instead of deflating; --claim-os-size
+patches the central directory so the OS entry claims N bytes (zip64).
 """
 import argparse
 import hashlib
@@ -19,6 +28,13 @@ ap.add_argument("--bdid", default="0x08")
 ap.add_argument("--board", default="d10ap")
 ap.add_argument("--version", default="15.8.3")
 ap.add_argument("--build", default="19H386")
+ap.add_argument("--also-product", action="append", default=[])
+ap.add_argument("--os-path", default="038-00002-001.dmg")
+ap.add_argument("--os-bytes", type=int, default=0)
+ap.add_argument("--update-os-path", default="")
+ap.add_argument("--binary", action="store_true")
+ap.add_argument("--stored", action="store_true")
+ap.add_argument("--claim-os-size", type=int, default=0)
 a = ap.parse_args()
 
 short = a.board[:-2] if a.board.endswith("ap") else a.board
@@ -34,20 +50,24 @@ components = {
     "SEP": "Firmware/all_flash/sep-firmware.%s.RELEASE.im4p" % short,
     "RestoreSEP": "Firmware/all_flash/sep-firmware.%s.RELEASE.im4p" % short,
     "RestoreRamDisk": "038-00001-001.dmg",
-    "OS": "038-00002-001.dmg",
+    "OS": a.os_path,
     "RestoreLogo": "Firmware/all_flash/applelogo@2x~iphone.s5l8960xfw.im4p",
     "AppleLogo": "Firmware/all_flash/applelogo@2x~iphone.s5l8960xfw.im4p",
 }
 
 
 def payload(path):
+    if a.os_bytes and path in (a.os_path, a.update_os_path):
+        return hashlib.shake_256(path.encode()).digest(a.os_bytes)
     return ("dummy payload for %s\n" % path).encode() * 8
 
 
-def identity(behavior, variant, ramdisk):
+def identity(behavior, variant, ramdisk, os_path=None):
     manifest = {}
     for name, path in components.items():
         p = ramdisk if name == "RestoreRamDisk" else path
+        if name == "OS" and os_path:
+            p = os_path
         manifest[name] = {
             "Digest": hashlib.sha384(payload(p)).digest(),
             "Info": {"Path": p, "IsFTAB": False, "Personalize": True},
@@ -76,12 +96,13 @@ def identity(behavior, variant, ramdisk):
 manifest = {
     "BuildIdentities": [
         identity("Erase", "Customer Erase Install (IPSW)", "038-00001-001.dmg"),
-        identity("Update", "Customer Upgrade Install (IPSW)", "038-00003-001.dmg"),
+        identity("Update", "Customer Upgrade Install (IPSW)", "038-00003-001.dmg",
+                 a.update_os_path),
     ],
     "ManifestVersion": 0,
     "ProductBuildVersion": a.build,
     "ProductVersion": a.version,
-    "SupportedProductTypes": [a.product],
+    "SupportedProductTypes": [a.product] + a.also_product,
 }
 restore = {
     "DeviceClass": a.board,
@@ -95,11 +116,43 @@ restore = {
                    "Platform": "t%x" % int(a.cpid, 16), "SCEP": 1, "SDOM": 1}],
 }
 
-with zipfile.ZipFile(a.out, "w", zipfile.ZIP_DEFLATED) as z:
-    z.writestr("BuildManifest.plist", plistlib.dumps(manifest))
+fmt = plistlib.FMT_BINARY if a.binary else plistlib.FMT_XML
+method = zipfile.ZIP_STORED if a.stored else zipfile.ZIP_DEFLATED
+with zipfile.ZipFile(a.out, "w", method) as z:
+    z.writestr("BuildManifest.plist", plistlib.dumps(manifest, fmt=fmt))
     z.writestr("Restore.plist", plistlib.dumps(restore))
     done = set()
-    for path in list(components.values()) + ["038-00003-001.dmg"]:
+    extra = [a.update_os_path] if a.update_os_path else []
+    for path in list(components.values()) + ["038-00003-001.dmg"] + extra:
         if path not in done:
             z.writestr(path, payload(path))
             done.add(path)
+
+
+def claim_size(fname, entry, size):
+    """Rewrite the central directory so ENTRY claims SIZE uncompressed bytes
+    through a zip64 extra field (the local header is left alone)."""
+    import struct
+    data = open(fname, "rb").read()
+    eocd = data.rfind(b"PK\x05\x06")
+    n, cd_size, cd_off = struct.unpack("<HII", data[eocd + 10:eocd + 20])
+    pos, out = cd_off, b""
+    for _ in range(n):
+        hdr = bytearray(data[pos:pos + 46])
+        nlen, xlen, clen = struct.unpack("<HHH", hdr[28:34])
+        name = data[pos + 46:pos + 46 + nlen]
+        extra = data[pos + 46 + nlen:pos + 46 + nlen + xlen]
+        comment = data[pos + 46 + nlen + xlen:pos + 46 + nlen + xlen + clen]
+        if name.decode("utf-8", "surrogateescape") == entry:
+            hdr[24:28] = struct.pack("<I", 0xFFFFFFFF)
+            extra += struct.pack("<HHQ", 1, 8, size)
+            hdr[30:32] = struct.pack("<H", len(extra))
+        out += bytes(hdr) + name + extra + comment
+        pos += 46 + nlen + xlen + clen
+    tail = bytearray(data[eocd:])
+    tail[12:16] = struct.pack("<I", len(out))
+    open(fname, "wb").write(data[:cd_off] + out + bytes(tail))
+
+
+if a.claim_os_size:
+    claim_size(a.out, a.os_path, a.claim_os_size)

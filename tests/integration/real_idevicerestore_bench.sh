@@ -34,6 +34,8 @@ for l in open(sys.argv[1]):
 ' "$T/events.jsonl" | tail -1)
 check "the attempt log holds the real output: device identified" grep -q "Identified device as d10ap, iPhone9,1" "$log"
 check "the attempt log holds the real output: SHSH failure" grep -q "Unable to get SHSH blobs for this device" "$log"
+check "the bench extracted the filesystem once beforehand: the child used the cache" \
+	grep -q "Using cached filesystem from '$XDG_CACHE_HOME/idevicebench/" "$log"
 check "the program ran with -i 0xECID -y -P" bash -c "grep -q 'Found ECID' '$log' || grep -q 'progress: 1' '$log'"
 check "explain on the saved log agrees" bash -c "'$IDEVICEBENCH' explain --json --exit 255 '$log' | grep -q '\"class\": *\"signing\"'"
 check "advice says it is not a device problem" wait_event 5 event=advice slot=1-2.3 rule=signing
