@@ -911,7 +911,7 @@ static void device_arrived(struct bench *b, const struct usbwatch_dev *d)
 	rc = slot_parse_arrival(d->pid, d->serial, sizeof(d->serial), &nd, &mode);
 	if (rc == 1 || (bs = add_slot(b, d->port, NULL)) == NULL)
 		return;
-	if (rc < 0)
+	if (rc < 0 && nd.serial_raw[0])
 		bench_error(b, "%s: unreadable device serial string '%.60s'", d->port, nd.serial_raw);
 	s = &bs->s;
 	prev_ecid = s->dev.ecid;

@@ -472,6 +472,7 @@ usbwatch_arrive(struct usbwatch *uw, struct uw_msg *m)
 	struct uw_node	*n, *nodes;
 	char		 port[32], hub[32], *dot;
 	size_t		 i, cap;
+	int		 devnum;
 
 	hub[0] = '\0';
 	if (m->depth == 0 || !usbwatch_wanted(m->vid, m->cls) ||
@@ -519,7 +520,14 @@ usbwatch_arrive(struct usbwatch *uw, struct uw_msg *m)
 	n->d.is_hub = m->cls == USBWATCH_CLASS_HUB;
 	if (n->d.is_hub)
 		n->d.nports = usbwatch_sysfs_int(port, "maxchild", 255);
-	usbwatch_sysfs_read(port, "serial", n->d.serial, sizeof(n->d.serial));
+	/*
+	 * The serial is read after the fact: if the port already holds another
+	 * device (a phone switching modes quickly), its serial is not this one's.
+	 * An unknown serial is better than a wrong identity.
+	 */
+	devnum = usbwatch_sysfs_int(port, "devnum", 255);
+	if (devnum == 0 || devnum == m->addr)
+		usbwatch_sysfs_read(port, "serial", n->d.serial, sizeof(n->d.serial));
 	uw->nnodes++;
 	uw->cb(uw->arg, USBWATCH_ARRIVED, &n->d);
 	return;

@@ -241,14 +241,15 @@ bool slot_merge_arrival(const struct slot *s, struct device_info *nd, enum dev_m
 		/* a restore in progress: restore mode first, then the reboot to normal */
 		if (job_active)
 			*mode = MODE_RESTORE;
-		/*
-		 * An old-style UDID carries no ECID: a phone appearing where the
-		 * same slot's phone just left (mid-restore, after a kick, during the
-		 * DFU guide) is that phone changing mode.
-		 */
-		if (nd->ecid == 0 && prev != 0 && (job_active || s->dfu != DFU_OFF || recent))
-			nd->ecid = prev;
 	}
+	/*
+	 * An old-style UDID carries no ECID, and a serial read while the phone
+	 * was already switching modes may be unreadable: a phone appearing
+	 * where the same slot's phone just left (mid-restore, after a kick,
+	 * during the DFU guide) is that phone changing mode.
+	 */
+	if (nd->ecid == 0 && prev != 0 && (job_active || s->dfu != DFU_OFF || recent))
+		nd->ecid = prev;
 	same = nd->ecid != 0 && nd->ecid == prev;
 	if (same) {
 		/* keep what the other modes and lockdownd told us */

@@ -137,6 +137,27 @@ static void test_merge_other_phone(void **st)
 	assert_true(nd.ecid == 0x115480AA2801CULL);
 }
 
+static void test_merge_unreadable_mid_restore(void **st)
+{
+	struct slot s;
+	struct device_info nd;
+	enum dev_mode m;
+
+	(void)st;
+	/* the serial of a phone switching modes fast could not be read: mid-restore it is still that phone */
+	prev_phone(&s);
+	s.gone_at = 1000;
+	assert_int_equal(slot_parse_arrival(0x1281, "", 0, &nd, &m), -1);
+	assert_true(slot_merge_arrival(&s, &nd, &m, true, 1001, 120));
+	assert_int_equal(m, MODE_RECOVERY);
+	assert_true(nd.ecid == s.dev.ecid);
+	assert_string_equal(nd.product_type, "iPhone9,1");
+	/* with no job and long after, an unreadable phone stays unknown */
+	assert_int_equal(slot_parse_arrival(0x1281, "", 0, &nd, &m), -1);
+	assert_false(slot_merge_arrival(&s, &nd, &m, false, 9000, 120));
+	assert_true(nd.ecid == 0);
+}
+
 static void test_dfu_guide(void **st)
 {
 	struct slot s;
@@ -186,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_merge_restore_mode),
 		cmocka_unit_test(test_merge_reboot_after_kick),
 		cmocka_unit_test(test_merge_other_phone),
+		cmocka_unit_test(test_merge_unreadable_mid_restore),
 		cmocka_unit_test(test_dfu_guide),
 		cmocka_unit_test(test_lost_mode),
 	};
