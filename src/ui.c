@@ -29,6 +29,7 @@
 #include "dfuguide.h"
 #include "errclass.h"
 #include "keymap.h"
+#include "log.h"
 #include "models.h"
 #include "restore_parse.h"
 #include "text.h"
@@ -86,6 +87,7 @@ struct ui {
 
 	/* what must be drawn */
 	bool dirty_all, dirty_any, sel_moved;
+	bool key_frame;			/* a key was handled: its frame skips the cap */
 	unsigned char *dirty;
 	size_t ndirty;
 	int prev_sel;
@@ -1668,16 +1670,22 @@ input_cb(struct ev_loop *loop, ev_io *w, int revents)
 	/* readable with nothing to read: the terminal is gone */
 	if (ioctl(w->fd, FIONREAD, &avail) == 0 && avail == 0) {
 		ev_io_stop(loop, w);
+		/* SIGHUP may be ignored (nohup) or come later: say it here too */
+		log_info("terminal lost (end of input): supervising %s without a screen",
+		    bench_busy(u->b) ? "running restores" : "nothing");
 		u->headless = true;
 		bench_set_headless(u->b, true);
 		return;
 	}
 	while ((ch = wgetch(stdscr)) != ERR) {
 		if (ch == KEY_RESIZE) {
+			/* the terminal rearranged its cells itself: repaint from scratch */
+			clearok(curscr, TRUE);
 			u->dirty_all = u->dirty_any = true;
 			continue;
 		}
 		nx = handle_key(u, translate_key(ch));
+		u->key_frame = true;
 		if (nx == NEXT_ALL)
 			u->dirty_all = u->dirty_any = true;
 		else if (nx == NEXT_SLOTS)
@@ -1697,6 +1705,12 @@ winch_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
 		resize_term(ws.ws_row, ws.ws_col);
+	/*
+	 * The terminal has already moved, cut or reflowed what was on it, so
+	 * curses' copy of the screen is stale: a differential update would
+	 * leave old cells behind. Clear and repaint everything once.
+	 */
+	clearok(curscr, TRUE);
 	u->dirty_all = u->dirty_any = true;
 }
 
@@ -1729,7 +1743,12 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	if (!u->dirty_any || u->headless)
 		return;
 	wait = u->last_frame + FRAME_INTERVAL - now;
-	if (wait > 0) {
+	/*
+	 * The cap is for output from the jobs; an answer to a key waiting up
+	 * to a frame behind them would be felt (issue #7: ~100 ms p99 under
+	 * 64 restores before, a few ms after). Keys come at human rate.
+	 */
+	if (wait > 0 && !u->key_frame) {
 		if (!ev_is_active(&u->frame)) {
 			ev_timer_set(&u->frame, wait, 0.);
 			ev_timer_start(loop, &u->frame);
@@ -1740,6 +1759,7 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	pager_follow(u);
 	draw(u);
 	u->last_frame = now;
+	u->key_frame = false;
 }
 
 /* ---- the public face -------------------------------------------------- */
@@ -1830,6 +1850,12 @@ ui_new(struct ev_loop *loop, struct bench *b, char *err, size_t errlen)
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
+	/*
+	 * No typeahead check: with it, curses flushes and polls the keyboard
+	 * after every changed line, so one frame became ~7 writes (issue #7).
+	 * A frame is a few hundred bytes; it goes out in one write.
+	 */
+	typeahead(-1);
 	curs_set(0);
 	init_colours(u);
 

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# console_sighup.sh: losing the terminal (SIGHUP, as when an SSH connection
+# drops) must not kill running restores: the REAL console under benchsim keeps
+# supervising them without a screen, records their outcome, logs "terminal
+# lost" and exits when they are done. A second console started meanwhile says
+# the bench is busy instead of fighting over the devices.
+. "$IDB_TOP/tests/lib.sh"
+command -v tmux >/dev/null 2>&1 || skip_all "tmux is not installed"
+command -v sqlite3 >/dev/null 2>&1 || skip_all "sqlite3 is not installed"
+[ -x "$BENCHSIM" ] || skip_all "benchsim not built"
+
+SOCK=idb-console-hup-$$
+TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
+at_exit TM kill-server
+at_exit '[ -n "${BPID:-}" ] && kill -KILL "$BPID"'
+DB=$T/history.db
+LOG=$T/logs/idevicebench.log
+scr() { TM capture-pane -p -t "${1:-c}" 2>/dev/null; }
+wait_scr() {
+	local i
+	for i in $(seq 1 $(($1 * 10))); do
+		scr "${3:-c}" | grep -qE -- "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+tcheck() {
+	local d=$1
+	shift
+	if "$@"; then
+		ok "$d"
+	else
+		not_ok "$d"
+		scr | sed 's/^/#   /'
+	fi
+}
+sql() { sqlite3 "$DB" "$1" 2>/dev/null; }
+
+cat >"$T/hup.conf" <<EOF
+[bench]
+ipsw = $T/test.ipsw
+stall_timeout = 60
+[slots]
+A1 = 1-1.1
+A2 = 1-1.2
+EOF
+python3 "$IDB_TOP/tests/data/mkipsw.py" "$T/test.ipsw"
+
+TM new-session -d -s c -x 80 -y 24 \
+	"cd '$IDB_TOP' && exec '$BENCHSIM' --log '$T/sim.log' --ctl '$T/ctl.sock' tests/data/scenarios/console_sighup.scenario -- \
+	'$IDEVICEBENCH' -c '$T/hup.conf' --log-dir '$T/logs' --db '$DB' 2>'$T/bench.err'"
+
+tcheck "the console comes up" wait_scr 20 "A2 .*1-1.2"
+tcheck "both phones are shown" wait_scr 20 "iPhone X .*REC"
+TM send-keys -t c u Right u
+tcheck "both updates run" wait_scr 20 " 2 run"
+BPID=$(pgrep -f "^$IDEVICEBENCH -c $T/hup.conf" | head -1)
+tcheck "the console's process is found" test -n "$BPID"
+
+# a second console on the same bench while the first one runs
+TM new-session -d -s second -x 80 -y 24 \
+	"'$IDEVICEBENCH' -c '$T/hup.conf' --log-dir '$T/logs' --db '$DB'; echo second-exit=\$?; sleep 600"
+tcheck "a second console says the bench is busy" wait_scr 10 "bench is busy" second
+tcheck "it names the running console's pid" wait_scr 2 "pid $BPID" second
+tcheck "and exits with status 1" wait_scr 5 "second-exit=1" second
+tcheck "the first console still shows its jobs" wait_scr 2 " 2 run"
+
+# the terminal goes away: every pane's process gets SIGHUP
+TM kill-server
+sleep 1
+tcheck "the console survives SIGHUP while restores run" kill -0 "$BPID"
+tcheck "its log says the terminal was lost" grep -q "terminal lost" "$LOG"
+for i in $(seq 1 300); do
+	kill -0 "$BPID" 2>/dev/null || break
+	sleep 0.1
+done
+tcheck "it exits by itself once the jobs are done" bash -c "! kill -0 $BPID 2>/dev/null"
+tcheck "the success is recorded as done" \
+	test "$(sql "select state from attempts where ecid=$((0xd0000001))")" = done
+tcheck "the failure is recorded with its code" \
+	test "$(sql "select state||' '||class||' '||code from attempts where ecid=$((0xd0000002))")" = "failed device-reported 53"
+tcheck "no attempt is left open" test "$(sql 'select count(*) from attempts where ended is null or ended = 0')" = 0
+tcheck "the log records the exit after the jobs" bash -c "sed -n '/terminal lost/,\$p' '$LOG' | grep -q exiting"
+tcheck "no fake restore is left running" bash -c "! pgrep -f '[f]akerestore.*$T/' >/dev/null"
+tcheck "the restores were not cancelled" bash -c "! grep -qi 'cancel' '$LOG'"
+done_testing
