@@ -93,4 +93,70 @@ size_t store_devices(struct store *, struct store_device *out, size_t max);
 /* Retry writes kept in memory (call every few seconds); returns how many are still pending. */
 size_t store_flush(struct store *);
 
+/*
+ * Shared history on PostgreSQL (libpq, src/store_pg.c). store_open() and
+ * store_open_readonly() take either an SQLite path or a postgresql:// URL;
+ * the functions above behave the same with both. With PostgreSQL, writes
+ * that cannot reach the server are also kept in a spool inside the local
+ * SQLite file (store_default_path()) and replayed, each exactly once, when
+ * the server is back.
+ */
+#define STORE_PG_SCHEMA_VERSION	1
+#define STORE_PG_BACKOFF_MAX	15	/* seconds between reconnect attempts, at most */
+
+/* Is db a PostgreSQL URL (postgresql:// or postgres://) rather than a path? */
+bool store_is_url(const char *db);
+/* db fit to print: any password in a URL is replaced by "***". */
+const char *store_redact(const char *db, char *buf, size_t len);
+/* "sqlite" or "postgresql". */
+const char *store_backend(struct store *);
+/* Attempts of which bench the all-devices reads return (ports); NULL or "all": every bench. */
+void store_set_scope(struct store *, const char *bench);
+/* Writes waiting in the local spool for the server (0 with SQLite). */
+size_t store_spooled(struct store *);
+
+/* ---- between store.c and store_pg.c only ---- */
+enum store_op_kind { STORE_OP_DEVICE, STORE_OP_FLAG, STORE_OP_UNFLAG, STORE_OP_IGNORE };
+
+/* A device/flag/ignore change on its way to the database. */
+struct store_op {
+	enum store_op_kind	kind;
+	uint64_t		ecid;
+	char			s1[160], s2[160], s3[64];	/* type,name,udid | reason,hint */
+	time_t			t;
+	bool			on;
+	char			uuid[40];
+	bool			spooled;
+};
+
+struct store_pg;
+const char	*store_state_word(int state);
+int		 store_state_from_word(const char *);
+
+/* The PostgreSQL backend's entry points (store_pg.c). */
+struct store_pg_ops {
+	struct store_pg	*(*create)(const char *url);
+	void		 (*destroy)(struct store_pg *);
+	/* With migrate, create or upgrade the schema. 0, -1 (err set), -2 newer schema. */
+	int		 (*connect)(struct store_pg *, bool migrate, char *err, size_t errlen);
+	void		 (*disconnect)(struct store_pg *);
+	bool		 (*connected)(struct store_pg *);
+	/* Insert or update an attempt by its uuid; sets *id to the row id. */
+	int		 (*put_attempt)(struct store_pg *, const struct store_attempt *,
+			    const char *uuid, long pid, long *id);
+	int		 (*put_op)(struct store_pg *, const struct store_op *, const char *bench);
+	/* Close open rows of this bench whose process is gone; adds to *n. */
+	int		 (*recover)(struct store_pg *, const char *bench, time_t now, int *n);
+	/* Attempts newest first (ecid 0 = all, of bench scope if not ""); -1 on failure. */
+	long		 (*attempts)(struct store_pg *, uint64_t ecid, const char *scope,
+			    struct store_attempt *out, size_t max);
+	long		 (*devices)(struct store_pg *, struct store_device *out, size_t max);
+	/* 1 yes, 0 no, -1 failure. */
+	int		 (*flagged)(struct store_pg *, uint64_t ecid, char *reason, size_t rlen,
+			    char *hint, size_t hlen);
+	int		 (*ignored)(struct store_pg *, uint64_t ecid);
+};
+/* Defined by store_pg.c; a program linked without it has no PostgreSQL (store.c asks). */
+extern const struct store_pg_ops store_pg_ops;
+
 #endif

@@ -36,6 +36,8 @@
 #define MAX_OBSERVERS	4
 #define MAX_KNOWN	512
 #define HISTORY_MAX	256
+#define TRIAGE_ALL_MAX	4096	/* the bench's attempts the port verdicts look at */
+#define TRIAGE_CACHE_SECS 2.0	/* ...read again at most this often (another writer) */
 
 struct bench;
 struct bslot;
@@ -107,6 +109,12 @@ struct bench {
 
 	struct known_dev known[MAX_KNOWN];
 	size_t nknown;
+
+	/* every attempt of this bench in triage's form: the same for every slot */
+	struct triage_attempt *tri_all;
+	size_t ntri_all;
+	bool tri_ok;
+	ev_tstamp tri_at;
 };
 
 static void bench_schedule(struct bench *);
@@ -442,8 +450,10 @@ static void finish_job(struct bench *b, struct bslot *bs, const struct err_input
 		s->job.state = JOB_CANCELLED;
 	else
 		s->job.state = JOB_FAILED;
-	if (attempt_id > 0 && b->store)
+	/* a negative id is an attempt the store still holds in memory (database locked, ...) */
+	if (attempt_id != 0 && b->store)
 		store_attempt_end(b->store, attempt_id, s->job.ended, s->job.state, &r);
+	b->tri_ok = false;
 	check_store(b);
 	emit_job(b, bs);
 	bench_update_advice(b, bs, true);
@@ -533,6 +543,7 @@ static void fail_now(struct bench *b, struct bslot *bs, enum job_action act, boo
 	bs->s.job.log_path[0] = '\0';
 	if (b->store)
 		id = store_attempt_begin(b->store, bs->s.dev.ecid, bs->s.port, act, bs->s.job.started, "");
+	b->tri_ok = false;
 	bs->s.attempts++;
 	finish_job(b, bs, &in, id);
 }
@@ -626,6 +637,7 @@ static void launch(struct bench *b, struct bslot *bs)
 	if (b->store)
 		rj->attempt_id = store_attempt_begin(b->store, s->dev.ecid, s->port, s->job.action, t,
 		    s->job.log_path);
+	b->tri_ok = false;
 	rj->job = job_start(b->loop, &spec, &cbs, rj, err, sizeof(err));
 	if (rj->job == NULL) {
 		struct job_exit ex;
@@ -833,11 +845,24 @@ static void bench_update_advice(struct bench *b, struct bslot *bs, bool announce
 
 	if (b->store == NULL)
 		return;
-	all = calloc(4096, sizeof(*all));
+	if (b->tri_all == NULL)
+		b->tri_all = calloc(TRIAGE_ALL_MAX, sizeof(*b->tri_all));
 	mine = calloc(HISTORY_MAX, sizeof(*mine));
-	if (all == NULL || mine == NULL)
+	if (b->tri_all == NULL || mine == NULL)
 		goto out;
-	nall = store_triage_attempts(b->store, 0, all, 4096);
+	/*
+	 * Read the bench's attempts once per change, not once per slot: each
+	 * read was a 4096-row query and ~3 MB of calloc, done for every phone
+	 * that arrived and for every slot when a job ended (issue #7: 256 phones
+	 * plugged at once took 0.5-0.75 s each to show).
+	 */
+	if (!b->tri_ok || ev_now(b->loop) - b->tri_at > TRIAGE_CACHE_SECS) {
+		b->ntri_all = store_triage_attempts(b->store, 0, b->tri_all, TRIAGE_ALL_MAX);
+		b->tri_ok = true;
+		b->tri_at = ev_now(b->loop);
+	}
+	all = b->tri_all;
+	nall = b->ntri_all;
 	memset(&tp, 0, sizeof(tp));
 	triage_port_assess(s->port, all, nall, &tp);
 	suspect = tp.suspect;
@@ -873,7 +898,6 @@ static void bench_update_advice(struct bench *b, struct bslot *bs, bool announce
 		NOTIFY(b, advice_cb, slot_index(b, bs));
 	changed(b, bs);
 out:
-	free(all);
 	free(mine);
 }
 
@@ -1596,6 +1620,7 @@ void bench_free(struct bench *b)
 	idev_free(b->idev);
 	if (b->store)
 		store_close(b->store);
+	free(b->tri_all);
 	if (b->lockfd >= 0)
 		close(b->lockfd);
 	free(b);

@@ -8,6 +8,7 @@
  * by store_flush(); a write that succeeded is dropped from the queue, so each
  * row arrives exactly once. Reads merge the database with the session.
  */
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -55,6 +56,8 @@ struct mem_attempt {
 	char		log_path[512];
 	char		bench[64];
 	bool		need_insert, need_update;
+	char		uuid[40];	/* idempotency key for PostgreSQL */
+	bool		spooled;	/* this version is in the local spool */
 };
 
 /* A device known in this session, and which of its facts memory decides. */
@@ -62,17 +65,6 @@ struct mem_device {
 	struct store_device	d;
 	bool			flag_known;	/* flagged/unflagged this session */
 	bool			ignore_known;
-};
-
-enum op_kind { OP_DEVICE, OP_FLAG, OP_UNFLAG, OP_IGNORE };
-
-/* A pending device/flag/ignore change, kept in order. */
-struct mem_op {
-	enum op_kind	kind;
-	uint64_t	ecid;
-	char		s1[160], s2[160], s3[64];	/* type,name,udid | reason,hint */
-	time_t		t;
-	bool		on;
 };
 
 struct store {
@@ -90,10 +82,20 @@ struct store {
 
 	struct mem_attempt	*att;
 	size_t			 natt, attcap;
-	struct mem_op		*ops;
+	struct store_op		*ops;
 	size_t			 nops, opcap;
 	struct mem_device	*dev;
 	size_t			 ndev, devcap;
+
+	/* PostgreSQL: the server, and a local spool for what cannot reach it */
+	struct store_pg		*pg;
+	char			 shown[256];	/* the URL without its password */
+	sqlite3			*spool;
+	char			 spool_path[PATH_MAX];
+	time_t			 next_try;
+	int			 backoff;
+	char			 recovered_for[64];
+	char			 scope[64];	/* "" = every bench */
 };
 
 static const char *schema_v2[] = {
@@ -128,7 +130,16 @@ static const char *migrate_1_2[] = {
 /* schema_setup(): the database was written by a newer idevicebench */
 #define RC_NEWER	(-1)
 
+/* Weak: programs linked without store_pg.o (the fuzzers) have no PostgreSQL. */
+extern const struct store_pg_ops store_pg_ops __attribute__((weak));
+#define PG	(&store_pg_ops)
+
 static size_t	do_flush(struct store *);
+static size_t	pg_flush(struct store *);
+static bool	pg_open(struct store *, const char *url);
+static void	pg_fail(struct store *);
+static void	pg_recover(struct store *);
+static void	make_uuid(char *, size_t);
 
 static enum prob
 prob_of(int rc)
@@ -573,6 +584,18 @@ store_open(const char *path, char *err, size_t errlen)
 	if (path == NULL || *path == '\0') {
 		set_problem(st, PROB_OTHER, "no history database path: keeping records in "
 		    "memory");
+	} else if (store_is_url(path) && PG == NULL) {
+		st->path[0] = '\0';
+		set_problem(st, PROB_OTHER, "built without PostgreSQL support: keeping records "
+		    "in memory");
+	} else if (store_is_url(path)) {
+		st->path[0] = '\0';	/* never an SQLite file of that name */
+		if (!pg_open(st, path)) {
+			store_close(st);
+			if (errlen > 0)
+				snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
 	} else if (!db_init(st, 0))
 		(void)reader(st);
 	if (st->problem[0] != '\0' && errlen > 0)
@@ -589,6 +612,30 @@ store_open_readonly(const char *path, char *err, size_t errlen)
 
 	if (errlen > 0)
 		err[0] = '\0';
+	if (store_is_url(path)) {
+		char	shown[256], e[256];
+		int	rc;
+
+		store_redact(path, shown, sizeof(shown));
+		if (PG == NULL) {
+			snprintf(err, errlen, "%s: built without PostgreSQL support", shown);
+			return NULL;
+		}
+		if ((st = store_new("")) == NULL || (st->pg = PG->create(path)) == NULL) {
+			store_close(st);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		st->readonly = true;
+		st->prob = PROB_READONLY;
+		if ((rc = PG->connect(st->pg, false, e, sizeof(e))) != 0) {
+			snprintf(err, errlen, "%s: %s", shown, rc == -2 ?
+			    "written by a newer idevicebench" : e);
+			store_close(st);
+			return NULL;
+		}
+		return st;
+	}
 	if (access(path, R_OK) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
@@ -622,6 +669,10 @@ store_close(struct store *st)
 	if (!st->readonly)
 		(void)do_flush(st);
 	db_close(st);
+	if (st->pg != NULL)
+		PG->destroy(st->pg);
+	if (st->spool != NULL)
+		sqlite3_close_v2(st->spool);
 	free(st->att);
 	free(st->ops);
 	free(st->dev);
@@ -646,8 +697,12 @@ store_interrupted_count(struct store *st)
 void
 store_set_bench(struct store *st, const char *name)
 {
-	if (st != NULL)
-		text_sanitize(st->bench, sizeof(st->bench), name, strlen(name));
+	if (st == NULL)
+		return;
+	text_sanitize(st->bench, sizeof(st->bench), name, strlen(name));
+	/* a shared server: only this bench's own dead rows are ours to close */
+	if (st->pg != NULL && !st->readonly && PG->connected(st->pg))
+		pg_recover(st);
 }
 
 /* $XDG_DATA_HOME/idevicebench/history.db, or ~/.local/share/idevicebench/history.db. */
@@ -695,10 +750,10 @@ mem_device(struct store *st, uint64_t ecid, bool create)
 	return n;
 }
 
-static struct mem_op *
-op_push(struct store *st, enum op_kind kind, uint64_t ecid, time_t t)
+static struct store_op *
+op_push(struct store *st, enum store_op_kind kind, uint64_t ecid, time_t t)
 {
-	struct mem_op	*n;
+	struct store_op	*n;
 
 	if (st->nops == st->opcap) {
 		size_t cap = st->opcap ? st->opcap * 2 : 16;
@@ -712,6 +767,7 @@ op_push(struct store *st, enum op_kind kind, uint64_t ecid, time_t t)
 	n->kind = kind;
 	n->ecid = ecid;
 	n->t = t;
+	make_uuid(n->uuid, sizeof(n->uuid));
 	return n;
 }
 
@@ -741,6 +797,11 @@ write_soon(struct store *st)
 {
 	if (st->readonly)
 		return;
+	if (st->pg != NULL) {
+		/* backs off by itself, and keeps the local spool current */
+		(void)pg_flush(st);
+		return;
+	}
 	if (st->last_fail != 0 && time(NULL) - st->last_fail < 2)
 		return;
 	(void)do_flush(st);
@@ -751,7 +812,7 @@ store_device_seen(struct store *st, uint64_t ecid, const char *product_type,
     const char *name, const char *udid, time_t now)
 {
 	struct mem_device	*m;
-	struct mem_op		*o;
+	struct store_op		*o;
 
 	if (st == NULL || ecid == 0 || st->readonly)
 		return;
@@ -767,7 +828,7 @@ store_device_seen(struct store *st, uint64_t ecid, const char *product_type,
 		if (now > m->d.last_seen)
 			m->d.last_seen = now;
 	}
-	if ((o = op_push(st, OP_DEVICE, ecid, now)) != NULL) {
+	if ((o = op_push(st, STORE_OP_DEVICE, ecid, now)) != NULL) {
 		copy_clean(o->s1, 32, product_type);
 		copy_clean(o->s2, 64, name);
 		copy_clean(o->s3, 48, udid);
@@ -794,6 +855,7 @@ store_attempt_begin(struct store *st, uint64_t ecid, const char *port, int actio
 	a = &st->att[st->natt++];
 	memset(a, 0, sizeof(*a));
 	a->handle = st->next_temp--;
+	make_uuid(a->uuid, sizeof(a->uuid));
 	a->ecid = ecid;
 	copy_clean(a->port, sizeof(a->port), port);
 	a->action = action;
@@ -838,6 +900,7 @@ store_attempt_end(struct store *st, long id, time_t ended, int state,
 		text_copy(a->cls, errclass_name(EC_UNKNOWN), sizeof(a->cls));
 	if (!a->need_insert)
 		a->need_update = true;
+	a->spooled = false;
 	write_soon(st);
 }
 
@@ -845,7 +908,7 @@ void
 store_flag(struct store *st, uint64_t ecid, const char *reason, const char *hint, time_t now)
 {
 	struct mem_device	*m;
-	struct mem_op		*o;
+	struct store_op		*o;
 
 	if (st == NULL || st->readonly)
 		return;
@@ -856,7 +919,7 @@ store_flag(struct store *st, uint64_t ecid, const char *reason, const char *hint
 		copy_clean(m->d.hint, sizeof(m->d.hint), hint);
 		m->d.flagged_at = now;
 	}
-	if ((o = op_push(st, OP_FLAG, ecid, now)) != NULL) {
+	if ((o = op_push(st, STORE_OP_FLAG, ecid, now)) != NULL) {
 		copy_clean(o->s1, 128, reason);
 		copy_clean(o->s2, 160, hint);
 	}
@@ -875,7 +938,7 @@ store_unflag(struct store *st, uint64_t ecid, time_t now)
 		m->d.flagged = false;
 		m->d.reason[0] = m->d.hint[0] = '\0';
 	}
-	(void)op_push(st, OP_UNFLAG, ecid, now);
+	(void)op_push(st, STORE_OP_UNFLAG, ecid, now);
 	write_soon(st);
 }
 
@@ -883,7 +946,7 @@ void
 store_ignore(struct store *st, uint64_t ecid, bool on)
 {
 	struct mem_device	*m;
-	struct mem_op		*o;
+	struct store_op		*o;
 
 	if (st == NULL || st->readonly)
 		return;
@@ -891,7 +954,7 @@ store_ignore(struct store *st, uint64_t ecid, bool on)
 		m->ignore_known = true;
 		m->d.ignored = on;
 	}
-	if ((o = op_push(st, OP_IGNORE, ecid, time(NULL))) != NULL)
+	if ((o = op_push(st, STORE_OP_IGNORE, ecid, time(NULL))) != NULL)
 		o->on = on;
 	write_soon(st);
 }
@@ -907,8 +970,9 @@ bind_text_or_null(sqlite3_stmt *s, int i, const char *t)
 		sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
 }
 
-static const char *
-state_word(int state)
+/* The word the databases keep for a job state. */
+const char *
+store_state_word(int state)
 {
 	switch (state) {
 	case JOB_DONE:
@@ -924,8 +988,9 @@ state_word(int state)
 	}
 }
 
-static int
-state_from_word(const char *w)
+/* A job state from its word (anything unknown is still running). */
+int
+store_state_from_word(const char *w)
 {
 	if (w == NULL)
 		return JOB_RUNNING;
@@ -973,7 +1038,7 @@ write_attempt(struct store *st, struct mem_attempt *a)
 			sqlite3_bind_null(s, 5);
 		else
 			sqlite3_bind_int64(s, 5, a->ended);
-		sqlite3_bind_text(s, 6, state_word(a->state), -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 6, store_state_word(a->state), -1, SQLITE_STATIC);
 		bind_text_or_null(s, 7, a->cls);
 		if (a->code == ERR_NOCODE)
 			sqlite3_bind_null(s, 8);
@@ -995,7 +1060,7 @@ write_attempt(struct store *st, struct mem_attempt *a)
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_int64(s, 1, a->ended);
-	sqlite3_bind_text(s, 2, state_word(a->state), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, store_state_word(a->state), -1, SQLITE_STATIC);
 	bind_text_or_null(s, 3, a->cls);
 	if (a->code == ERR_NOCODE)
 		sqlite3_bind_null(s, 4);
@@ -1011,13 +1076,13 @@ write_attempt(struct store *st, struct mem_attempt *a)
 }
 
 static int
-write_op(struct store *st, const struct mem_op *o)
+write_op(struct store *st, const struct store_op *o)
 {
 	sqlite3_stmt	*s;
 	int		 rc;
 
 	switch (o->kind) {
-	case OP_DEVICE:
+	case STORE_OP_DEVICE:
 		rc = sqlite3_prepare_v2(st->db, "INSERT INTO devices (ecid, product_type, name, "
 		    "udid, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?5) "
 		    "ON CONFLICT (ecid) DO UPDATE SET "
@@ -1033,7 +1098,7 @@ write_op(struct store *st, const struct mem_op *o)
 		bind_text_or_null(s, 4, o->s3);
 		sqlite3_bind_int64(s, 5, o->t);
 		return step_done(s);
-	case OP_FLAG:
+	case STORE_OP_FLAG:
 		if ((rc = exec_sql(st->db, "BEGIN IMMEDIATE")) != SQLITE_OK)
 			return rc;
 		rc = sqlite3_prepare_v2(st->db, "UPDATE flags SET cleared = ?1 WHERE ecid = ?2 "
@@ -1058,7 +1123,7 @@ write_op(struct store *st, const struct mem_op *o)
 		if (rc != SQLITE_OK)
 			exec_sql(st->db, "ROLLBACK");
 		return rc;
-	case OP_UNFLAG:
+	case STORE_OP_UNFLAG:
 		rc = sqlite3_prepare_v2(st->db, "UPDATE flags SET cleared = ?1 WHERE ecid = ?2 "
 		    "AND cleared IS NULL", -1, &s, NULL);
 		if (rc != SQLITE_OK)
@@ -1066,7 +1131,7 @@ write_op(struct store *st, const struct mem_op *o)
 		sqlite3_bind_int64(s, 1, o->t);
 		sqlite3_bind_int64(s, 2, (sqlite3_int64)o->ecid);
 		return step_done(s);
-	case OP_IGNORE:
+	case STORE_OP_IGNORE:
 		rc = sqlite3_prepare_v2(st->db, o->on ?
 		    "INSERT OR REPLACE INTO ignored (ecid, since) VALUES (?1, ?2)" :
 		    "DELETE FROM ignored WHERE ecid = ?1", -1, &s, NULL);
@@ -1100,6 +1165,8 @@ do_flush(struct store *st)
 
 	if (st->readonly)
 		return 0;
+	if (st->pg != NULL)
+		return pg_flush(st);
 	if (pending(st) == 0 && st->ready)
 		return 0;
 	if (!st->ready && !db_init(st, 0)) {
@@ -1199,15 +1266,25 @@ store_attempts_ex(struct store *st, uint64_t ecid, struct store_attempt *out, si
 	cap = max + st->natt;
 	if ((buf = calloc(cap, sizeof(*buf))) == NULL)
 		return 0;
-	if ((db = reader(st)) != NULL && sqlite3_prepare_v2(db, ecid != 0 ?
+	if (st->pg != NULL) {
+		long	got = -1;
+
+		if (PG->connected(st->pg) &&
+		    (got = PG->attempts(st->pg, ecid, st->scope, buf, max)) < 0)
+			pg_fail(st);
+		n = got > 0 ? (size_t)got : 0;
+	} else if ((db = reader(st)) != NULL && sqlite3_prepare_v2(db, ecid != 0 ?
 	    "SELECT id, ecid, port, action, started, ended, state, class, code, step, percent, "
 	    "log_path, bench FROM attempts WHERE ecid = ?1 ORDER BY started DESC, id DESC "
 	    "LIMIT ?2" :
 	    "SELECT id, ecid, port, action, started, ended, state, class, code, step, percent, "
-	    "log_path, bench FROM attempts ORDER BY started DESC, id DESC LIMIT ?2",
+	    "log_path, bench FROM attempts WHERE (?3 = '' OR bench = ?3) "
+	    "ORDER BY started DESC, id DESC LIMIT ?2",
 	    -1, &s, NULL) == SQLITE_OK) {
 		if (ecid != 0)
 			sqlite3_bind_int64(s, 1, (sqlite3_int64)ecid);
+		else
+			sqlite3_bind_text(s, 3, st->scope, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, (sqlite3_int64)(max > INT_MAX ? INT_MAX : max));
 		while (n < max && sqlite3_step(s) == SQLITE_ROW) {
 			o = &buf[n++];
@@ -1218,7 +1295,7 @@ store_attempts_ex(struct store *st, uint64_t ecid, struct store_attempt *out, si
 			    ACT_UPDATE;
 			o->a.started = (time_t)sqlite3_column_int64(s, 4);
 			o->a.ended = (time_t)sqlite3_column_int64(s, 5);
-			o->a.state = state_from_word(col_text(s, 6));
+			o->a.state = store_state_from_word(col_text(s, 6));
 			copy_clean(o->a.cls, sizeof(o->a.cls), col_text(s, 7));
 			o->a.code = sqlite3_column_type(s, 8) == SQLITE_NULL ? ERR_NOCODE :
 			    sqlite3_column_int(s, 8);
@@ -1235,6 +1312,8 @@ store_attempts_ex(struct store *st, uint64_t ecid, struct store_attempt *out, si
 		const struct mem_attempt *m = &st->att[i];
 
 		if (ecid != 0 && m->ecid != ecid)
+			continue;
+		if (ecid == 0 && st->scope[0] != '\0' && strcmp(m->bench, st->scope) != 0)
 			continue;
 		for (j = 0; m->dbid > 0 && j < n; j++) {
 			if (buf[j].a.id == m->dbid)
@@ -1323,7 +1402,14 @@ store_devices(struct store *st, struct store_device *out, size_t max)
 
 	if (st == NULL || max == 0)
 		return 0;
-	if ((db = reader(st)) != NULL && sqlite3_prepare_v2(db,
+	if (st->pg != NULL) {
+		long	got = -1;
+
+		if (PG->connected(st->pg) &&
+		    (got = PG->devices(st->pg, out, max)) < 0)
+			pg_fail(st);
+		n = got > 0 ? (size_t)got : 0;
+	} else if ((db = reader(st)) != NULL && sqlite3_prepare_v2(db,
 	    "SELECT e.ecid, d.product_type, d.name, d.udid, d.first_seen, d.last_seen, "
 	    "f.reason, f.hint, f.created, (SELECT 1 FROM ignored i WHERE i.ecid = e.ecid) "
 	    "FROM (SELECT ecid FROM devices UNION SELECT ecid FROM attempts "
@@ -1421,6 +1507,14 @@ store_is_flagged(struct store *st, uint64_t ecid, char *reason, size_t rlen, cha
 		}
 		return m->d.flagged;
 	}
+	if (st->pg != NULL) {
+		int	yes = PG->connected(st->pg) ?
+			    PG->flagged(st->pg, ecid, reason, rlen, hint, hlen) : 0;
+
+		if (yes < 0)
+			pg_fail(st);
+		return yes > 0;
+	}
 	if ((db = reader(st)) == NULL || sqlite3_prepare_v2(db, "SELECT reason, hint FROM flags "
 	    "WHERE ecid = ? AND cleared IS NULL ORDER BY created DESC, rowid DESC LIMIT 1",
 	    -1, &s, NULL) != SQLITE_OK)
@@ -1449,6 +1543,13 @@ store_is_ignored(struct store *st, uint64_t ecid)
 		return false;
 	if ((m = mem_device(st, ecid, false)) != NULL && m->ignore_known)
 		return m->d.ignored;
+	if (st->pg != NULL) {
+		int	yes = PG->connected(st->pg) ? PG->ignored(st->pg, ecid) : 0;
+
+		if (yes < 0)
+			pg_fail(st);
+		return yes > 0;
+	}
 	if ((db = reader(st)) == NULL || sqlite3_prepare_v2(db,
 	    "SELECT 1 FROM ignored WHERE ecid = ?", -1, &s, NULL) != SQLITE_OK)
 		return false;
@@ -1456,4 +1557,549 @@ store_is_ignored(struct store *st, uint64_t ecid)
 	yes = sqlite3_step(s) == SQLITE_ROW;
 	sqlite3_finalize(s);
 	return yes;
+}
+
+/* ---- PostgreSQL: the shared server and the local spool ---- */
+
+/* Is db a PostgreSQL URL rather than an SQLite path? */
+bool
+store_is_url(const char *db)
+{
+	return db != NULL && (strncmp(db, "postgresql://", 13) == 0 ||
+	    strncmp(db, "postgres://", 11) == 0);
+}
+
+/* db fit to print: the password of a URL (user:PASSWORD@, password=) becomes "***". */
+const char *
+store_redact(const char *db, char *buf, size_t len)
+{
+	char		 tmp[1024];
+	const char	*p, *at, *colon, *end, *q;
+	size_t		 o = 0;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (db == NULL)
+		return buf;
+	if (!store_is_url(db)) {
+		text_sanitize(buf, len, db, strlen(db));
+		return buf;
+	}
+	p = strstr(db, "://") + 3;
+	end = p + strcspn(p, "/?");
+	at = memchr(p, '@', (size_t)(end - p));
+	/* the last '@' before the host ends the user information */
+	for (q = at; q != NULL && q < end; q = memchr(q + 1, '@', (size_t)(end - q - 1)))
+		at = q;
+	o = (size_t)snprintf(tmp, sizeof(tmp), "%.*s", (int)(p - db), db);
+	if (at != NULL) {
+		colon = memchr(p, ':', (size_t)(at - p));
+		if (colon != NULL)
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%.*s:***", (int)(colon - p), p);
+		else
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%.*s", (int)(at - p), p);
+		p = at;
+	}
+	/* the rest, with password=... in the query string hidden as well */
+	while (*p != '\0' && o < sizeof(tmp) - 1) {
+		if ((p[-1] == '?' || p[-1] == '&') && strncasecmp(p, "password=", 9) == 0) {
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "password=***");
+			p += 9;
+			p += strcspn(p, "&");
+			continue;
+		}
+		tmp[o++] = *p++;
+	}
+	tmp[o < sizeof(tmp) ? o : sizeof(tmp) - 1] = '\0';
+	text_sanitize(buf, len, tmp, strlen(tmp));
+	return buf;
+}
+
+/* "sqlite" or "postgresql". */
+const char *
+store_backend(struct store *st)
+{
+	return st != NULL && st->pg != NULL ? "postgresql" : "sqlite";
+}
+
+/* Which bench the all-devices attempt reads cover; NULL or "all" for every bench. */
+void
+store_set_scope(struct store *st, const char *bench)
+{
+	if (st == NULL)
+		return;
+	if (bench == NULL || strcmp(bench, "all") == 0)
+		st->scope[0] = '\0';
+	else
+		text_sanitize(st->scope, sizeof(st->scope), bench, strlen(bench));
+}
+
+/* Writes waiting in the local spool for the server. */
+size_t
+store_spooled(struct store *st)
+{
+	size_t	i, n = 0;
+
+	if (st == NULL || st->pg == NULL)
+		return 0;
+	for (i = 0; i < st->natt; i++) {
+		if ((st->att[i].need_insert || st->att[i].need_update) && st->att[i].spooled)
+			n++;
+	}
+	for (i = 0; i < st->nops; i++)
+		n += st->ops[i].spooled;
+	return n;
+}
+
+/* A random (version 4) UUID: the key that makes every replay idempotent. */
+static void
+make_uuid(char *buf, size_t len)
+{
+	static unsigned long	 ctr;
+	unsigned char		 r[16];
+	size_t			 got = 0;
+	ssize_t			 n;
+
+	while (got < sizeof(r)) {
+		if ((n = getrandom(r + got, sizeof(r) - got, 0)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < sizeof(r)) {
+		struct timespec	ts;
+		unsigned long	c = ++ctr;
+		pid_t		pid = getpid();
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		memset(r, 0, sizeof(r));
+		memcpy(r, &ts.tv_nsec, sizeof(ts.tv_nsec) < 4 ? sizeof(ts.tv_nsec) : 4);
+		memcpy(r + 4, &ts.tv_sec, 4);
+		memcpy(r + 8, &pid, sizeof(pid) < 4 ? sizeof(pid) : 4);
+		memcpy(r + 12, &c, 4);
+	}
+	r[6] = (r[6] & 0x0f) | 0x40;
+	r[8] = (r[8] & 0x3f) | 0x80;
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+	    r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+static const char *spool_schema[] = {
+	"CREATE TABLE IF NOT EXISTS pg_spool_attempts (uuid TEXT PRIMARY KEY, pid INTEGER, "
+	    "ecid INTEGER, port TEXT, action INTEGER, started INTEGER, ended INTEGER, "
+	    "state INTEGER, class TEXT, code INTEGER, step INTEGER, percent REAL, "
+	    "log_path TEXT, bench TEXT, dbid INTEGER)",
+	"CREATE TABLE IF NOT EXISTS pg_spool_ops (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+	    "uuid TEXT UNIQUE, pid INTEGER, kind INTEGER, ecid INTEGER, s1 TEXT, s2 TEXT, "
+	    "s3 TEXT, t INTEGER, on_ INTEGER)",
+	NULL
+};
+
+/* The spool lives in the local SQLite history file, next to whatever else is there. */
+static bool
+spool_open(struct store *st)
+{
+	char	path[PATH_MAX];
+	int	fd;
+
+	if (store_default_path(path, sizeof(path)) == NULL)
+		return false;
+	text_copy(st->spool_path, path, sizeof(st->spool_path));
+	make_parents(path);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return false;
+	close(fd);
+	if (sqlite3_open_v2(path, &st->spool, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(st->spool, 500);
+	if (exec_sql(st->spool, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
+	    run_list(st->spool, spool_schema) != SQLITE_OK)
+		goto fail;
+	return true;
+fail:
+	sqlite3_close_v2(st->spool);
+	st->spool = NULL;
+	return false;
+}
+
+static void
+spool_bind_opt(sqlite3_stmt *s, int i, const char *t)
+{
+	if (t == NULL || *t == '\0')
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
+}
+
+/* Take over what a bench that is gone left in the spool; it is replayed with ours. */
+static void
+spool_load(struct store *st)
+{
+	sqlite3_stmt		*s, *u;
+	struct mem_attempt	*a, *na;
+	struct store_op		*o;
+	struct mem_device	*m;
+	long			 pid;
+	time_t			 now = time(NULL);
+
+	if (st->spool == NULL || exec_sql(st->spool, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return;
+	if (sqlite3_prepare_v2(st->spool, "SELECT uuid, pid, ecid, port, action, started, ended, "
+	    "state, class, code, step, percent, log_path, bench, dbid FROM pg_spool_attempts",
+	    -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			pid = (long)sqlite3_column_int64(s, 1);
+			if (pid_alive(pid) && pid != (long)getpid())
+				continue;	/* a bench still running on this machine */
+			if (st->natt == st->attcap) {
+				size_t cap = st->attcap ? st->attcap * 2 : 32;
+				if ((na = realloc(st->att, cap * sizeof(*na))) == NULL)
+					break;
+				st->att = na;
+				st->attcap = cap;
+			}
+			a = &st->att[st->natt++];
+			memset(a, 0, sizeof(*a));
+			a->handle = st->next_temp--;
+			copy_clean(a->uuid, sizeof(a->uuid), col_text(s, 0));
+			a->ecid = (uint64_t)sqlite3_column_int64(s, 2);
+			copy_clean(a->port, sizeof(a->port), col_text(s, 3));
+			a->action = sqlite3_column_int(s, 4);
+			a->started = (time_t)sqlite3_column_int64(s, 5);
+			a->ended = (time_t)sqlite3_column_int64(s, 6);
+			a->state = sqlite3_column_int(s, 7);
+			copy_clean(a->cls, sizeof(a->cls), col_text(s, 8));
+			a->code = sqlite3_column_int(s, 9);
+			a->step = sqlite3_column_int(s, 10);
+			a->percent = sqlite3_column_double(s, 11);
+			copy_clean(a->log_path, sizeof(a->log_path), col_text(s, 12));
+			copy_clean(a->bench, sizeof(a->bench), col_text(s, 13));
+			a->need_insert = true;
+			a->spooled = true;
+			if (a->state == JOB_RUNNING) {
+				/* its bench died with it: as the database would say */
+				a->state = JOB_FAILED;
+				text_copy(a->cls, "interrupted", sizeof(a->cls));
+				a->ended = now;
+				a->spooled = false;
+				st->interrupted++;
+			}
+		}
+		sqlite3_finalize(s);
+	}
+	if (sqlite3_prepare_v2(st->spool, "SELECT uuid, pid, kind, ecid, s1, s2, s3, t, on_ "
+	    "FROM pg_spool_ops ORDER BY seq", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			pid = (long)sqlite3_column_int64(s, 1);
+			if (pid_alive(pid) && pid != (long)getpid())
+				continue;
+			if ((o = op_push(st, (enum store_op_kind)sqlite3_column_int(s, 2),
+			    (uint64_t)sqlite3_column_int64(s, 3),
+			    (time_t)sqlite3_column_int64(s, 7))) == NULL)
+				break;
+			copy_clean(o->uuid, sizeof(o->uuid), col_text(s, 0));
+			copy_clean(o->s1, sizeof(o->s1), col_text(s, 4));
+			copy_clean(o->s2, sizeof(o->s2), col_text(s, 5));
+			copy_clean(o->s3, sizeof(o->s3), col_text(s, 6));
+			o->on = sqlite3_column_int(s, 8) != 0;
+			o->spooled = true;
+			/* answer questions about flags and ignores while the server is away */
+			if ((m = mem_device(st, o->ecid, true)) == NULL)
+				continue;
+			if (o->kind == STORE_OP_FLAG || o->kind == STORE_OP_UNFLAG) {
+				m->flag_known = true;
+				m->d.flagged = o->kind == STORE_OP_FLAG;
+				text_copy(m->d.reason, m->d.flagged ? o->s1 : "", sizeof(m->d.reason));
+				text_copy(m->d.hint, m->d.flagged ? o->s2 : "", sizeof(m->d.hint));
+				m->d.flagged_at = o->t;
+			} else if (o->kind == STORE_OP_IGNORE) {
+				m->ignore_known = true;
+				m->d.ignored = o->on;
+			}
+		}
+		sqlite3_finalize(s);
+	}
+	/* ours now: another bench starting here must not take them too */
+	if (sqlite3_prepare_v2(st->spool, "UPDATE pg_spool_attempts SET pid = ?1 WHERE uuid = ?2",
+	    -1, &u, NULL) == SQLITE_OK) {
+		size_t i;
+
+		for (i = 0; i < st->natt; i++) {
+			sqlite3_bind_int64(u, 1, (sqlite3_int64)getpid());
+			sqlite3_bind_text(u, 2, st->att[i].uuid, -1, SQLITE_STATIC);
+			(void)sqlite3_step(u);
+			sqlite3_reset(u);
+		}
+		sqlite3_finalize(u);
+	}
+	if (sqlite3_prepare_v2(st->spool, "UPDATE pg_spool_ops SET pid = ?1 WHERE uuid = ?2",
+	    -1, &u, NULL) == SQLITE_OK) {
+		size_t i;
+
+		for (i = 0; i < st->nops; i++) {
+			sqlite3_bind_int64(u, 1, (sqlite3_int64)getpid());
+			sqlite3_bind_text(u, 2, st->ops[i].uuid, -1, SQLITE_STATIC);
+			(void)sqlite3_step(u);
+			sqlite3_reset(u);
+		}
+		sqlite3_finalize(u);
+	}
+	if (exec_sql(st->spool, "COMMIT") != SQLITE_OK)
+		exec_sql(st->spool, "ROLLBACK");
+}
+
+/* Persist every pending write not yet in the spool, so a crash loses none. */
+static void
+spool_save(struct store *st)
+{
+	sqlite3_stmt	*sa = NULL, *so = NULL;
+	size_t		 i;
+	int		 rc = SQLITE_OK;
+
+	if (st->spool == NULL)
+		return;
+	for (i = 0; i < st->natt; i++) {
+		if ((st->att[i].need_insert || st->att[i].need_update) && !st->att[i].spooled)
+			break;
+	}
+	if (i == st->natt) {
+		for (i = 0; i < st->nops && st->ops[i].spooled; i++)
+			;
+		if (i == st->nops)
+			return;
+	}
+	if (exec_sql(st->spool, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return;
+	rc = sqlite3_prepare_v2(st->spool, "INSERT OR REPLACE INTO pg_spool_attempts (uuid, pid, "
+	    "ecid, port, action, started, ended, state, class, code, step, percent, log_path, "
+	    "bench, dbid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &sa, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->spool, "INSERT OR IGNORE INTO pg_spool_ops (uuid, pid, "
+		    "kind, ecid, s1, s2, s3, t, on_) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &so,
+		    NULL);
+	for (i = 0; rc == SQLITE_OK && i < st->natt; i++) {
+		struct mem_attempt *a = &st->att[i];
+
+		if (!(a->need_insert || a->need_update) || a->spooled)
+			continue;
+		sqlite3_bind_text(sa, 1, a->uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(sa, 2, (sqlite3_int64)getpid());
+		sqlite3_bind_int64(sa, 3, (sqlite3_int64)a->ecid);
+		spool_bind_opt(sa, 4, a->port);
+		sqlite3_bind_int(sa, 5, a->action);
+		sqlite3_bind_int64(sa, 6, a->started);
+		sqlite3_bind_int64(sa, 7, a->ended);
+		sqlite3_bind_int(sa, 8, a->state);
+		spool_bind_opt(sa, 9, a->cls);
+		sqlite3_bind_int(sa, 10, a->code);
+		sqlite3_bind_int(sa, 11, a->step);
+		sqlite3_bind_double(sa, 12, a->percent);
+		spool_bind_opt(sa, 13, a->log_path);
+		spool_bind_opt(sa, 14, a->bench);
+		sqlite3_bind_int64(sa, 15, a->dbid);
+		if (sqlite3_step(sa) != SQLITE_DONE)
+			rc = sqlite3_errcode(st->spool);
+		sqlite3_reset(sa);
+	}
+	for (i = 0; rc == SQLITE_OK && i < st->nops; i++) {
+		struct store_op *o = &st->ops[i];
+
+		if (o->spooled)
+			continue;
+		sqlite3_bind_text(so, 1, o->uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(so, 2, (sqlite3_int64)getpid());
+		sqlite3_bind_int(so, 3, (int)o->kind);
+		sqlite3_bind_int64(so, 4, (sqlite3_int64)o->ecid);
+		spool_bind_opt(so, 5, o->s1);
+		spool_bind_opt(so, 6, o->s2);
+		spool_bind_opt(so, 7, o->s3);
+		sqlite3_bind_int64(so, 8, o->t);
+		sqlite3_bind_int(so, 9, o->on);
+		if (sqlite3_step(so) != SQLITE_DONE)
+			rc = sqlite3_errcode(st->spool);
+		sqlite3_reset(so);
+	}
+	sqlite3_finalize(sa);
+	sqlite3_finalize(so);
+	if (rc == SQLITE_OK)
+		rc = exec_sql(st->spool, "COMMIT");
+	if (rc != SQLITE_OK) {
+		exec_sql(st->spool, "ROLLBACK");
+		return;		/* still pending in memory; tried again at the next flush */
+	}
+	for (i = 0; i < st->natt; i++) {
+		if (st->att[i].need_insert || st->att[i].need_update)
+			st->att[i].spooled = true;
+	}
+	for (i = 0; i < st->nops; i++)
+		st->ops[i].spooled = true;
+}
+
+/* The server has it now: out of the spool (a leftover would only replay harmlessly). */
+static void
+spool_forget(struct store *st, const char *table, const char *uuid)
+{
+	sqlite3_stmt	*s;
+	char		 sql[96];
+
+	if (st->spool == NULL)
+		return;
+	snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE uuid = ?", table);
+	if (sqlite3_prepare_v2(st->spool, sql, -1, &s, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	(void)sqlite3_step(s);
+	sqlite3_finalize(s);
+}
+
+/* Say the server is away, in words that never hold the password. */
+static void
+pg_problem(struct store *st, const char *what)
+{
+	set_problem(st, PROB_OTHER, "history server %s %s: keeping records %s until it is back",
+	    st->shown, what, st->spool != NULL ? "locally" : "in memory");
+}
+
+static void
+pg_schedule_retry(struct store *st)
+{
+	st->backoff = st->backoff > 0 ? st->backoff * 2 : 1;
+	if (st->backoff > STORE_PG_BACKOFF_MAX)
+		st->backoff = STORE_PG_BACKOFF_MAX;
+	st->next_try = time(NULL) + st->backoff;
+	st->last_fail = time(NULL);
+}
+
+/* A query failed on a connection we had: drop it and come back later. */
+static void
+pg_fail(struct store *st)
+{
+	PG->disconnect(st->pg);
+	if (!st->readonly) {
+		pg_problem(st, "went away");
+		pg_schedule_retry(st);
+	}
+}
+
+static void
+pg_recover(struct store *st)
+{
+	int	n = 0;
+
+	if (PG->recover(st->pg, st->bench, time(NULL), &n) != 0) {
+		pg_fail(st);
+		return;
+	}
+	st->interrupted += n;
+	text_copy(st->recovered_for, st->bench, sizeof(st->recovered_for));
+}
+
+/* Connect, migrate, close what this bench left open; false if the server is away. */
+static bool
+pg_connect(struct store *st)
+{
+	char	err[200], what[240];
+	int	rc;
+
+	rc = PG->connect(st->pg, true, err, sizeof(err));
+	if (rc == -2) {
+		pg_problem(st, "was set up by a newer idevicebench");
+		st->backoff = STORE_PG_BACKOFF_MAX / 2;
+		pg_schedule_retry(st);
+		return false;
+	}
+	if (rc != 0) {
+		snprintf(what, sizeof(what), "is unreachable (%s)", err);
+		pg_problem(st, what);
+		pg_schedule_retry(st);
+		return false;
+	}
+	st->backoff = 0;
+	st->next_try = 0;
+	if (strcmp(st->recovered_for, st->bench) != 0 || !st->recovered) {
+		st->recovered = true;
+		pg_recover(st);
+	}
+	return PG->connected(st->pg);
+}
+
+/* Open the shared history at url, with the local spool. */
+static bool
+pg_open(struct store *st, const char *url)
+{
+	char	host[64];
+
+	if ((st->pg = PG->create(url)) == NULL)
+		return false;
+	store_redact(url, st->shown, sizeof(st->shown));
+	/* every row names its bench; the host name until store_set_bench() says */
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		text_sanitize(st->bench, sizeof(st->bench), host, strlen(host));
+	}
+	if (spool_open(st))
+		spool_load(st);
+	if (pg_connect(st))
+		(void)pg_flush(st);
+	else
+		spool_save(st);	/* interrupted rows taken over are changed: keep them */
+	return true;
+}
+
+/* Place pending writes on the server when it is there; spool the rest. */
+static size_t
+pg_flush(struct store *st)
+{
+	struct store_attempt	 sa;
+	size_t			 i, done = 0;
+	long			 id;
+	bool			 ok = true;
+
+	if (st->readonly)
+		return 0;
+	if (!PG->connected(st->pg)) {
+		if (time(NULL) < st->next_try || !pg_connect(st)) {
+			spool_save(st);
+			return pending(st);
+		}
+	}
+	for (i = 0; ok && i < st->natt; i++) {
+		struct mem_attempt *a = &st->att[i];
+
+		if (!a->need_insert && !a->need_update)
+			continue;
+		mem_to_store_attempt(st, a, &sa);
+		if (PG->put_attempt(st->pg, &sa, a->uuid, (long)getpid(), &id) != 0) {
+			ok = false;
+			break;
+		}
+		a->dbid = id;
+		a->need_insert = a->need_update = false;
+		if (a->spooled)
+			spool_forget(st, "pg_spool_attempts", a->uuid);
+		a->spooled = false;
+	}
+	while (ok && done < st->nops) {
+		if (PG->put_op(st->pg, &st->ops[done], st->bench) != 0) {
+			ok = false;
+			break;
+		}
+		if (st->ops[done].spooled)
+			spool_forget(st, "pg_spool_ops", st->ops[done].uuid);
+		done++;
+	}
+	if (done > 0) {
+		memmove(st->ops, st->ops + done, (st->nops - done) * sizeof(*st->ops));
+		st->nops -= done;
+	}
+	if (!ok) {
+		pg_fail(st);
+		spool_save(st);
+		return pending(st);
+	}
+	st->prob = PROB_NONE;
+	st->problem[0] = '\0';
+	st->last_fail = 0;
+	return 0;
 }

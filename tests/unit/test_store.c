@@ -3,6 +3,11 @@
  * locked, read-only, corrupt, full disk, a bench killed mid-attempt, an old
  * schema. A second SQLite connection plays the other program and checks what
  * really reached the file.
+ *
+ * The backend suite (g_*) runs twice: against SQLite and against PostgreSQL.
+ * The PostgreSQL half uses IDB_TEST_PG_URL when set (its tables are dropped
+ * before each test; the outage tests, which stop the server, are skipped),
+ * else starts a throwaway server with scripts/pg-test-server, else skips.
  */
 #include "testutil.h"
 
@@ -571,6 +576,595 @@ test_default_path_and_missing(void **state)
 	assert_non_null(strstr(err, "/nonexistent/history.db"));
 }
 
+/* ---- the backend suite: the same tests on SQLite and PostgreSQL ---- */
+
+static char	pgdir[256];	/* our own server, "" when external or none */
+static char	pgbase[1024];	/* IDB_TEST_PG_URL, or our server's "idb" database */
+static bool	pg_ok;
+static int	pg_seq;
+static bool	on_pg;
+static char	url[1024];	/* what the store under test opens */
+static char	spool[600];	/* the local SQLite file (the PostgreSQL spool) */
+
+/* Run argv, return its exit status; its first output line in out. */
+static int
+run_cmd(char *const argv[], char *out, size_t outlen)
+{
+	int	 p[2], status;
+	pid_t	 pid;
+	ssize_t	 n;
+	size_t	 got = 0;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (pipe(p) == -1)
+		return -1;
+	if ((pid = fork()) == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (outlen > 0 && (n = read(p[0], out + got, outlen - 1 - got)) > 0)
+		got += (size_t)n;
+	if (outlen > 0) {
+		out[got] = '\0';
+		out[strcspn(out, "\n")] = '\0';
+	}
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int
+pg_server(const char *cmd, char *out, size_t outlen)
+{
+	char	*argv[] = { (char *)test_path("scripts/pg-test-server"), (char *)cmd, pgdir, NULL };
+	char	 buf[1100];
+
+	return run_cmd(argv, out != NULL ? out : buf, out != NULL ? outlen : sizeof(buf));
+}
+
+/* A number from the backend under test, asked through a connection of our own. */
+static long long
+bcount(const char *sql)
+{
+	char	 out[256], *argv[] = { "psql", "-X", "-A", "-t", "-q", "-c", (char *)sql, url, NULL };
+
+	if (!on_pg)
+		return count(url, sql);
+	assert_int_equal(run_cmd(argv, out, sizeof(out)), 0);
+	return out[0] != '\0' ? strtoll(out, NULL, 10) : -1;
+}
+
+static void
+pg_sql(const char *sql)
+{
+	char	 out[256], *argv[] = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+		    (char *)sql, url, NULL };
+
+	assert_int_equal(run_cmd(argv, out, sizeof(out)), 0);
+}
+
+static int
+g_setup_sqlite(void **state)
+{
+	if (setup(state) != 0)
+		return -1;
+	on_pg = false;
+	snprintf(url, sizeof(url), "%s", dbpath);
+	return 0;
+}
+
+static int
+g_setup_pg(void **state)
+{
+	char	 name[32], *argv[5];
+
+	if (setup(state) != 0)
+		return -1;
+	on_pg = true;
+	snprintf(spool, sizeof(spool), "%s/data/idevicebench/history.db", tmpdir);
+	snprintf(name, sizeof(name), "%s/data", tmpdir);
+	setenv("XDG_DATA_HOME", name, 1);
+	if (!pg_ok)
+		return 0;
+	if (pgdir[0] == '\0') {
+		/* someone else's server: start from empty tables */
+		snprintf(url, sizeof(url), "%s", pgbase);
+		pg_sql("DROP TABLE IF EXISTS attempts, devices, flags, ignored, schema_version");
+		return 0;
+	}
+	snprintf(name, sizeof(name), "t%d_%d", (int)getpid(), ++pg_seq);
+	argv[0] = (char *)test_path("scripts/pg-test-server");
+	argv[1] = "newdb";
+	argv[2] = pgdir;
+	argv[3] = name;
+	argv[4] = NULL;
+	return run_cmd(argv, url, sizeof(url)) == 0 ? 0 : -1;
+}
+
+static void
+need_backend(void)
+{
+	if (on_pg && !pg_ok)
+		skip();
+}
+
+static void
+need_own_server(void)
+{
+	need_backend();
+	if (on_pg && pgdir[0] == '\0')
+		skip();
+}
+
+static void
+g_roundtrip(void **state)
+{
+	struct store *st;
+	struct bench_attempt a[8];
+	struct store_device d[4];
+	struct triage_attempt t[8];
+	struct err_result r = lost_at(4013, STEP_UPLOAD_FS, 42.5);
+	char err[256], reason[128], hint[160];
+	long id1, id2;
+
+	(void)state;
+	need_backend();
+	st = store_open(url, err, sizeof(err));
+	assert_non_null(st);
+	assert_null(store_problem(st));
+	assert_string_equal(store_backend(st), on_pg ? "postgresql" : "sqlite");
+	store_set_bench(st, "bench-3");
+	store_device_seen(st, 0x1a2b3c4d5e6f70ULL, "iPhone10,3", "iPhone X", "", 100);
+	store_device_seen(st, 0x1a2b3c4d5e6f70ULL, "", "", "00008030-001A", 150);
+	id1 = store_attempt_begin(st, 0x1a2b3c4d5e6f70ULL, "1-2.3", ACT_UPDATE, 200,
+	    "/var/log/idb/a.log");
+	assert_true(id1 > 0);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE ended IS NULL"), 1);
+	store_attempt_end(st, id1, 260, JOB_FAILED, &r);
+	id2 = store_attempt_begin(st, 0x1a2b3c4d5e6f70ULL, "1-2.\x1b[2J4", ACT_ERASE, 300, "");
+	assert_true(id2 > id1);
+	store_attempt_end(st, id2, 400, JOB_DONE, NULL);
+	store_flag(st, 0x1a2b3c4d5e6f70ULL, "face id flex", "flex replacement", 410);
+	store_ignore(st, 0x42, true);
+	assert_int_equal(store_flush(st), 0);
+	store_close(st);
+
+	st = store_open(url, err, sizeof(err));
+	assert_null(store_problem(st));
+	assert_int_equal(store_interrupted_count(st), 0);
+	assert_int_equal(store_attempts(st, 0x1a2b3c4d5e6f70ULL, a, 8), 2);
+	assert_int_equal(a[0].id, id2);
+	assert_int_equal(a[0].action, ACT_ERASE);
+	assert_int_equal(a[0].state, JOB_DONE);
+	assert_null(strchr(a[0].port, '\x1b'));
+	assert_int_equal(a[1].state, JOB_FAILED);
+	assert_string_equal(a[1].cls, "connection-lost");
+	assert_int_equal(a[1].code, 4013);
+	assert_int_equal(a[1].step, STEP_UPLOAD_FS);
+	assert_true(a[1].percent > 42.4 && a[1].percent < 42.6);
+	assert_string_equal(a[1].log_path, "/var/log/idb/a.log");
+	assert_int_equal(a[1].started, 200);
+	assert_int_equal(a[1].ended, 260);
+	assert_int_equal(store_attempts(st, 0x999, a, 8), 0);
+	assert_int_equal(store_attempts(st, 0, a, 1), 1);
+	assert_int_equal(store_triage_attempts(st, 0, t, 8), 2);
+	assert_int_equal(t[1].cls, EC_CONNECTION_LOST);
+	assert_true(store_is_flagged(st, 0x1a2b3c4d5e6f70ULL, reason, sizeof(reason), hint,
+	    sizeof(hint)));
+	assert_string_equal(reason, "face id flex");
+	assert_string_equal(hint, "flex replacement");
+	assert_true(store_is_ignored(st, 0x42));
+	assert_false(store_is_ignored(st, 0x43));
+	assert_int_equal(store_devices(st, d, 4), 2);
+	assert_int_equal(d[0].ecid, 0x42);
+	assert_true(d[0].ignored);
+	assert_string_equal(d[1].product_type, "iPhone10,3");
+	assert_string_equal(d[1].udid, "00008030-001A");
+	assert_int_equal(d[1].first_seen, 100);
+	assert_int_equal(d[1].last_seen, 150);
+	assert_true(d[1].flagged);
+	store_unflag(st, 0x1a2b3c4d5e6f70ULL, 500);
+	store_ignore(st, 0x42, false);
+	store_close(st);
+
+	st = store_open(url, err, sizeof(err));
+	assert_false(store_is_flagged(st, 0x1a2b3c4d5e6f70ULL, reason, sizeof(reason), NULL, 0));
+	assert_false(store_is_ignored(st, 0x42));
+	store_close(st);
+	assert_int_equal(bcount("SELECT count(*) FROM flags WHERE cleared = 500"), 1);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE bench = 'bench-3'"), 2);
+	assert_int_equal(bcount("SELECT max(version) FROM schema_version"),
+	    on_pg ? STORE_PG_SCHEMA_VERSION : STORE_SCHEMA_VERSION);
+
+	/* the report commands' way in */
+	st = store_open_readonly(url, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_attempts(st, 0x1a2b3c4d5e6f70ULL, a, 8), 2);
+	assert_int_equal(store_devices(st, d, 4), 1);
+	store_close(st);
+}
+
+static void
+g_crash_recovery(void **state)
+{
+	struct store *st;
+	struct bench_attempt a[4];
+	char err[256];
+	pid_t pid;
+	int status;
+
+	(void)state;
+	need_backend();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		st = store_open(url, err, sizeof(err));
+		store_set_bench(st, "bench-k");
+		store_attempt_begin(st, 0x77, "1-2.1", ACT_UPDATE, 1000, "/l/77.log");
+		if (store_flush(st) != 0)
+			_exit(3);
+		kill(getpid(), SIGKILL);
+		_exit(4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE ended IS NULL"), 1);
+
+	st = store_open(url, err, sizeof(err));
+	store_set_bench(st, "bench-k");
+	assert_int_equal(store_interrupted_count(st), 1);
+	assert_int_equal(store_attempts(st, 0x77, a, 4), 1);
+	assert_int_equal(a[0].state, JOB_FAILED);
+	assert_string_equal(a[0].cls, "interrupted");
+	store_attempt_begin(st, 0x78, "1-2.2", ACT_UPDATE, 1100, "");
+	store_close(st);
+	st = store_open(url, err, sizeof(err));
+	store_set_bench(st, "bench-k");
+	assert_int_equal(store_interrupted_count(st), 0);
+	store_close(st);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE class = 'interrupted'"), 1);
+}
+
+/* Two benches on one history: device history shared, port statistics per bench. */
+static void
+g_two_benches(void **state)
+{
+	struct store *s1, *s2, *ro;
+	struct store_attempt x[8];
+	struct triage_attempt t[8];
+	struct err_result r = lost_at(4013, STEP_UPLOAD_FS, 37);
+	char err[256];
+	long id;
+
+	(void)state;
+	need_backend();
+	s1 = store_open(url, err, sizeof(err));
+	s2 = store_open(url, err, sizeof(err));
+	assert_null(store_problem(s1));
+	assert_null(store_problem(s2));
+	store_set_bench(s1, "bench-1");
+	store_set_bench(s2, "bench-2");
+	id = store_attempt_begin(s1, 0xabc, "1-2.3", ACT_UPDATE, 10, "");
+	store_attempt_end(s1, id, 20, JOB_FAILED, &r);
+	id = store_attempt_begin(s1, 0xabc, "1-2.3", ACT_UPDATE, 30, "");
+	store_attempt_end(s1, id, 40, JOB_FAILED, &r);
+	assert_int_equal(store_flush(s1), 0);
+	/* the phone moves to the other bench and arrives with its history */
+	assert_int_equal(store_triage_attempts(s2, 0xabc, t, 8), 2);
+	assert_int_equal(t[0].cls, EC_CONNECTION_LOST);
+	id = store_attempt_begin(s2, 0xabc, "1-1.1", ACT_ERASE, 50, "");
+	store_attempt_end(s2, id, 60, JOB_DONE, NULL);
+	assert_int_equal(store_flush(s2), 0);
+	assert_int_equal(store_attempts_ex(s1, 0xabc, x, 8), 3);
+	assert_string_equal(x[0].bench, "bench-2");
+	assert_string_equal(x[1].bench, "bench-1");
+
+	/* ports: one bench, or all */
+	ro = store_open_readonly(url, err, sizeof(err));
+	assert_non_null(ro);
+	store_set_scope(ro, "bench-1");
+	assert_int_equal(store_attempts_ex(ro, 0, x, 8), 2);
+	assert_string_equal(x[0].a.port, "1-2.3");
+	store_set_scope(ro, "bench-2");
+	assert_int_equal(store_triage_attempts(ro, 0, t, 8), 1);
+	assert_string_equal(t[0].port, "1-1.1");
+	assert_int_equal(store_attempts_ex(ro, 0xabc, x, 8), 3);	/* a device: every bench */
+	store_set_scope(ro, "all");
+	assert_int_equal(store_attempts_ex(ro, 0, x, 8), 3);
+	store_close(ro);
+	store_close(s1);
+	store_close(s2);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts"), 3);
+}
+
+static void
+test_redact(void **state)
+{
+	char buf[256];
+
+	(void)state;
+	assert_true(store_is_url("postgresql://u@h/db"));
+	assert_true(store_is_url("postgres://h/db"));
+	assert_false(store_is_url("/var/lib/idb/history.db"));
+	assert_false(store_is_url("postgresql:/x"));
+	assert_string_equal(store_redact("postgresql://idb:s3cr3t@db.shop:5432/idb", buf,
+	    sizeof(buf)), "postgresql://idb:***@db.shop:5432/idb");
+	assert_string_equal(store_redact("postgres://idb@h/d?sslmode=require&password=s3cr3t&x=1",
+	    buf, sizeof(buf)), "postgres://idb@h/d?sslmode=require&password=***&x=1");
+	assert_string_equal(store_redact("postgresql://a:p@ss@h/d", buf, sizeof(buf)),
+	    "postgresql://a:***@h/d");
+	assert_string_equal(store_redact("postgresql://h/d", buf, sizeof(buf)), "postgresql://h/d");
+	assert_null(strchr(store_redact("/tmp/h\x1b[2J.db", buf, sizeof(buf)), '\x1b'));
+}
+
+static const char *
+url_password(char *buf, size_t len)
+{
+	const char *p = strstr(url, "://"), *c, *at;
+
+	buf[0] = '\0';
+	if (p == NULL || (at = strchr(p, '@')) == NULL || (c = strchr(p + 3, ':')) == NULL ||
+	    c > at)
+		return buf;
+	snprintf(buf, len, "%.*s", (int)(at - c - 1), c + 1);
+	return buf;
+}
+
+/* Flush until nothing is pending (the store backs off: this waits, it does not time). */
+static size_t
+flush_until_empty(struct store *st)
+{
+	size_t	left = 1;
+	int	i;
+
+	for (i = 0; i < 300 && (left = store_flush(st)) > 0; i++)
+		usleep(200 * 1000);
+	return left;
+}
+
+/* The server goes away mid-run and comes back: every write arrives exactly once. */
+static void
+pg_outage(void **state)
+{
+	struct store *st;
+	struct bench_attempt a[8];
+	struct err_result r = lost_at(4014, STEP_PREPARE, 0);
+	char err[256], pw[128], out[1100], reason[64];
+	long id1, id2, id3;
+
+	(void)state;
+	need_own_server();
+	st = store_open(url, err, sizeof(err));
+	assert_null(store_problem(st));
+	store_set_bench(st, "bench-o");
+	id1 = store_attempt_begin(st, 0x900, "1-2.1", ACT_UPDATE, 100, "");
+	assert_true(id1 > 0);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts"), 1);
+
+	assert_int_equal(pg_server("stop", NULL, 0), 0);
+	store_attempt_end(st, id1, 110, JOB_FAILED, &r);
+	id2 = store_attempt_begin(st, 0x900, "1-2.1", ACT_ERASE, 120, "");
+	assert_true(id2 < 0);				/* a stand-in until written */
+	store_attempt_end(st, id2, 130, JOB_DONE, NULL);
+	id3 = store_attempt_begin(st, 0x901, "1-2.2", ACT_UPDATE, 140, "");
+	store_flag(st, 0x900, "4014 twice", "", 150);
+	store_device_seen(st, 0x901, "iPhone9,1", "iPhone 7", "", 150);
+	assert_true(store_flush(st) > 0);
+	/* the header says so, without the password */
+	assert_non_null(store_problem(st));
+	assert_non_null(strstr(store_problem(st), "history server"));
+	assert_non_null(strstr(store_problem(st), "locally"));
+	assert_true(url_password(pw, sizeof(pw))[0] != '\0');
+	assert_null(strstr(store_problem(st), pw));
+	/* queued in the local SQLite file, so a crash now would lose nothing */
+	assert_true(store_spooled(st) >= 4);
+	assert_int_equal(count(spool, "SELECT count(*) FROM pg_spool_attempts"), 3);
+	assert_int_equal(count(spool, "SELECT count(*) FROM pg_spool_ops"), 2);
+	/* reads go on from memory */
+	assert_int_equal(store_attempts(st, 0x900, a, 8), 2);
+	assert_true(store_is_flagged(st, 0x900, reason, sizeof(reason), NULL, 0));
+
+	assert_int_equal(pg_server("start", out, sizeof(out)), 0);
+	assert_int_equal(flush_until_empty(st), 0);
+	assert_null(store_problem(st));
+	assert_int_equal(count(spool, "SELECT count(*) FROM pg_spool_attempts"), 0);
+	assert_int_equal(count(spool, "SELECT count(*) FROM pg_spool_ops"), 0);
+	store_attempt_end(st, id3, 160, JOB_DONE, NULL);
+	store_close(st);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts"), 3);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE ecid = 2304 AND "
+	    "state = 'failed' AND code = 4014 AND ended = 110"), 1);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE state = 'done'"), 2);
+	assert_int_equal(bcount("SELECT count(*) FROM flags"), 1);
+	assert_int_equal(bcount("SELECT count(*) FROM devices WHERE name = 'iPhone 7'"), 1);
+}
+
+/* A bench dies while the server is away: the next start replays its spool, once. */
+static void
+pg_crash_while_down(void **state)
+{
+	struct store *st;
+	char err[256], out[1100], cmd[1400];
+	pid_t pid;
+	int status;
+	long id;
+
+	(void)state;
+	need_own_server();
+	st = store_open(url, err, sizeof(err));	/* schema made */
+	store_close(st);
+	assert_int_equal(pg_server("stop", NULL, 0), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		st = store_open(url, err, sizeof(err));
+		if (store_problem(st) == NULL)
+			_exit(3);
+		store_set_bench(st, "bench-c");
+		id = store_attempt_begin(st, 0x500, "1-1", ACT_UPDATE, 10, "");
+		store_attempt_end(st, id, 20, JOB_DONE, NULL);
+		store_attempt_begin(st, 0x501, "1-2", ACT_UPDATE, 30, "");
+		store_ignore(st, 0x502, true);
+		kill(getpid(), SIGKILL);
+		_exit(4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(count(spool, "SELECT count(*) FROM pg_spool_attempts"), 2);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s.keep'", spool, spool);
+	assert_int_equal(system(cmd), 0);
+
+	assert_int_equal(pg_server("start", out, sizeof(out)), 0);
+	st = store_open(url, err, sizeof(err));
+	assert_null(store_problem(st));
+	assert_int_equal(store_interrupted_count(st), 1);
+	store_close(st);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts"), 2);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE class = 'interrupted' "
+	    "AND bench = 'bench-c'"), 1);
+	assert_int_equal(bcount("SELECT count(*) FROM ignored WHERE ecid = 1282"), 1);
+
+	/* the same spool replayed again (a crash before it was emptied): nothing doubles */
+	snprintf(cmd, sizeof(cmd), "cp '%s.keep' '%s' && rm -f '%s-wal' '%s-shm'", spool, spool,
+	    spool, spool);
+	assert_int_equal(system(cmd), 0);
+	st = store_open(url, err, sizeof(err));
+	assert_int_equal(flush_until_empty(st), 0);
+	store_close(st);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts"), 2);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE state = 'done'"), 1);
+}
+
+/* Four benches start at the same moment against an empty database. */
+static void
+pg_concurrent_migration(void **state)
+{
+	struct store *st;
+	char err[256], go;
+	pid_t pids[4];
+	int gate[2], i, status, good = 0;
+
+	(void)state;
+	need_backend();
+	if (!on_pg)
+		skip();
+	assert_int_equal(pipe(gate), 0);
+	for (i = 0; i < 4; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			close(gate[1]);
+			if (read(gate[0], &go, 1) != 0)
+				_exit(5);
+			st = store_open(url, err, sizeof(err));
+			if (st == NULL || store_problem(st) != NULL)
+				_exit(3);
+			store_attempt_begin(st, 0x600 + (uint64_t)i, "1-1", ACT_UPDATE, 5, "");
+			if (store_flush(st) != 0)
+				_exit(4);
+			store_close(st);
+			_exit(0);
+		}
+	}
+	close(gate[0]);
+	close(gate[1]);		/* all go at once */
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		good += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	}
+	assert_int_equal(good, 4);
+	assert_int_equal(bcount("SELECT count(*) FROM schema_version"), 1);
+	assert_int_equal(bcount("SELECT max(version) FROM schema_version"), STORE_PG_SCHEMA_VERSION);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts"), 4);
+}
+
+static void
+pg_newer_schema(void **state)
+{
+	struct store *st;
+	char err[256];
+
+	(void)state;
+	need_backend();
+	if (!on_pg)
+		skip();
+	st = store_open(url, err, sizeof(err));
+	store_close(st);
+	pg_sql("UPDATE schema_version SET version = 99");
+	st = store_open(url, err, sizeof(err));
+	assert_non_null(store_problem(st));
+	assert_non_null(strstr(store_problem(st), "newer"));
+	store_attempt_begin(st, 1, "1-1", ACT_UPDATE, 1, "");
+	store_close(st);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts"), 0);
+	assert_null(store_open_readonly(url, err, sizeof(err)));
+	assert_non_null(strstr(err, "newer"));
+	pg_sql("UPDATE schema_version SET version = 1");
+}
+
+/* The server that never was: open works (memory + spool), readonly refuses. */
+static void
+pg_unreachable(void **state)
+{
+	struct store *st;
+	char err[256];
+	long id;
+
+	(void)state;
+	if (!on_pg)
+		skip();
+	/* port 1 on loopback: refused at once */
+	snprintf(url, sizeof(url), "postgresql://idb:hunter2@127.0.0.1:1/idb");
+	st = store_open(url, err, sizeof(err));
+	assert_non_null(st);
+	assert_non_null(strstr(err, "unreachable"));
+	assert_null(strstr(err, "hunter2"));
+	id = store_attempt_begin(st, 0x42, "1-1", ACT_UPDATE, 1, "");
+	assert_true(id < 0);
+	assert_true(store_flush(st) > 0);
+	store_close(st);
+	assert_int_equal(count(spool, "SELECT count(*) FROM pg_spool_attempts"), 1);
+	assert_null(store_open_readonly(url, err, sizeof(err)));
+	assert_null(strstr(err, "hunter2"));
+}
+
+static void
+pg_start(void)
+{
+	const char	*env = getenv("IDB_TEST_PG_URL");
+	char		 out[1100];
+
+	if (env != NULL && *env != '\0') {
+		snprintf(pgbase, sizeof(pgbase), "%s", env);
+		pg_ok = true;
+		return;
+	}
+	snprintf(pgdir, sizeof(pgdir), "/tmp/idb-pg.XXXXXX");
+	if (mkdtemp(pgdir) == NULL) {
+		pgdir[0] = '\0';
+		return;
+	}
+	if (pg_server("start", out, sizeof(out)) == 0 && store_is_url(out)) {
+		snprintf(pgbase, sizeof(pgbase), "%s", out);
+		pg_ok = true;
+	} else {
+		fprintf(stderr, "# no PostgreSQL server (scripts/pg-test-server failed): "
+		    "skipping the PostgreSQL half\n");
+		pg_server("destroy", NULL, 0);
+		pgdir[0] = '\0';
+	}
+}
+
+#define BOTH(fn) \
+	{ #fn " (sqlite)", fn, g_setup_sqlite, teardown, NULL }, \
+	{ #fn " (postgresql)", fn, g_setup_pg, teardown, NULL }
+
 int
 main(void)
 {
@@ -585,7 +1179,21 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_default_path_and_missing, setup, teardown),
+		cmocka_unit_test(test_redact),
+		BOTH(g_roundtrip),
+		BOTH(g_crash_recovery),
+		BOTH(g_two_benches),
+		cmocka_unit_test_setup_teardown(pg_concurrent_migration, g_setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(pg_newer_schema, g_setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(pg_unreachable, g_setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(pg_outage, g_setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(pg_crash_while_down, g_setup_pg, teardown),
 	};
+	int	rc;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	pg_start();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	if (pgdir[0] != '\0')
+		pg_server("destroy", NULL, 0);
+	return rc;
 }
