@@ -1559,8 +1559,11 @@ struct bench *bench_new(struct ev_loop *loop, struct config *cfg, const struct b
 	}
 
 	b->store = store_open(opt && opt->db ? opt->db : cfg->db, merr, sizeof(merr));
-	if (b->store)
+	if (b->store) {
 		store_set_bench(b->store, cfg->name);
+		/* with a shared history, this bench judges its own ports only */
+		store_set_scope(b->store, cfg->name);
+	}
 	probe_restore_prog(b);
 	b->st.usbmuxd_ok = idev_usbmuxd_running();
 	ev_timer_init(&b->tick, tick_cb, 1.0, 1.0);

@@ -204,8 +204,13 @@ static int handler(void *user, const char *section, const char *key, const char 
 			return 1;
 		}
 	} else if (strcmp(section, "history") == 0) {
-		if (strcmp(key, "url") == 0 || strcmp(key, "path") == 0)
+		if (strcmp(key, "url") == 0 || strcmp(key, "path") == 0) {
+			if (v[0] == '\0') {
+				snprintf(p->err, sizeof(p->err), "%s is empty", key);
+				return 0;
+			}
 			return set_path(p, key, v, c->db, sizeof(c->db));
+		}
 	} else if (strcmp(section, "slots") == 0) {
 		if (!valid_name(key, sizeof(c->slots[0].label))) {
 			snprintf(p->err, sizeof(p->err), "slot label '%.40s' must be 1-31 of A-Z a-z 0-9 . - _", key);

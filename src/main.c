@@ -130,17 +130,43 @@ int main(int argc, char **argv)
 
 			if (nargv == NULL)
 				return 1;
+			bool have_db = false;
+			const char *conf = NULL;
+			struct config *rc_cfg = NULL;
+
 			nargv[n++] = argv[i];
-			for (int k = 1; k < i; k++)
+			for (int k = 1; k < i; k++) {
 				if (strcmp(argv[k], "--db") == 0 && k + 1 < i) {
 					nargv[n++] = argv[k];
 					nargv[n++] = argv[k + 1];
+					have_db = true;
 				}
-			for (int k = i + 1; k < argc; k++)
+				if (strcmp(argv[k], "-c") == 0 && k + 1 < i)
+					conf = argv[k + 1];
+			}
+			for (int k = i + 1; k < argc; k++) {
 				nargv[n++] = argv[k];
+				if (strncmp(argv[k], "--db", 4) == 0)
+					have_db = true;
+			}
+			/* the history named in the configuration ([history] url) unless --db says otherwise */
+			if (!have_db && fn != explain_main && (rc_cfg = malloc(sizeof(*rc_cfg))) != NULL) {
+				char cerr[512];
+
+				config_defaults(rc_cfg);
+				if (config_load(rc_cfg, conf, cerr, sizeof(cerr)) != 0) {
+					fprintf(stderr, "idevicebench: %s\n", cerr);
+					free(rc_cfg);
+					free(nargv);
+					return 2;
+				}
+				nargv[n++] = "--db";
+				nargv[n++] = rc_cfg->db;
+			}
 			optind = 1;
 			rc = fn(n, nargv);
 			free(nargv);
+			free(rc_cfg);
 			return rc;
 		}
 		if (sub[0] != '-')

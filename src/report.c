@@ -29,6 +29,7 @@
 
 struct report_opts {
 	const char	*db;
+	const char	*bench;		/* ports: one bench's ports, or "all" (default) */
 	const char	*format;
 	bool		 flagged;
 	const char	*ecid_arg;
@@ -40,7 +41,7 @@ report_usage(const char *cmd)
 	if (strcmp(cmd, "history") == 0)
 		fprintf(stderr, "usage: idevicebench history [--db FILE] [ECID]\n");
 	else if (strcmp(cmd, "ports") == 0)
-		fprintf(stderr, "usage: idevicebench ports [--db FILE]\n");
+		fprintf(stderr, "usage: idevicebench ports [--db FILE|URL] [--bench NAME|all]\n");
 	else
 		fprintf(stderr, "usage: idevicebench export [--db FILE] [--format csv|json] "
 		    "[--flagged]\n");
@@ -78,6 +79,9 @@ report_args(int argc, char **argv, bool want_ecid, bool want_export, struct repo
 	for (i = 1; i < argc; i++) {
 		if ((v = opt_value(argc, argv, &i, "--db", &missing)) != NULL)
 			o->db = v;
+		else if (!want_ecid && !want_export &&
+		    (v = opt_value(argc, argv, &i, "--bench", &missing)) != NULL)
+			o->bench = v;
 		else if (want_export &&
 		    (v = opt_value(argc, argv, &i, "--format", &missing)) != NULL)
 			o->format = v;
@@ -298,7 +302,7 @@ distinct_devices_on(const struct triage_attempt *t, size_t n, const char *port)
 	return count;
 }
 
-/* idevicebench ports [--db FILE] */
+/* idevicebench ports [--db FILE|URL] [--bench NAME|all] */
 int
 ports_main(int argc, char **argv)
 {
@@ -323,6 +327,9 @@ ports_main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* port statistics belong to one bench; a shared history holds several */
+	if (o.bench != NULL && strcmp(o.bench, "all") != 0)
+		store_set_scope(st, o.bench);
 	n = store_triage_attempts(st, 0, t, REPORT_MAX_ATTEMPTS);
 	np = distinct_ports(t, n, ports, 1024);
 	printf("%-12s  %8s  %8s  %7s  %7s  %-7s  %s\n", "PORT", "ATTEMPTS", "FAILURES",
