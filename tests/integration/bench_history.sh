@@ -31,10 +31,12 @@ for e in 0xc00001 0xc00002 0xc00003; do
 	check "$e fails on the flaky port" wait_event 60 event=job slot=1-1.1 ecid=$e state=failed class=connection-lost
 	sim_ctl "unplug 1-1.1" >/dev/null 2>&1
 	plug 1-1.2 $e
-	wait_event 10 event=device port=1-1.2 ecid=$e mode=recovery >/dev/null
+	wait_event 20 event=device port=1-1.2 ecid=$e mode=recovery >/dev/null
 	sleep 0.3
 	bench_send "update 1-1.2"
 	check "$e succeeds on another port" wait_event 60 event=job slot=1-1.2 ecid=$e state=done
+	# a finished restore reboots the phone into normal mode: unplug it only once it is back
+	wait_event 20 event=device port=1-1.2 ecid=$e mode=normal >/dev/null
 	sim_ctl "unplug 1-1.2" >/dev/null 2>&1
 done
 plug 1-1.1 0xc00004
