@@ -321,6 +321,32 @@ fail:
 	return rc;
 }
 
+/*
+ * A bench killed with SIGKILL whose parent died too stays a zombie until
+ * something reaps it (some inits never do): kill(pid, 0) still succeeds,
+ * but it will never close its rows.
+ */
+static bool
+pid_zombie(long pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the command may hold spaces and parentheses */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return false;
+	return p[2] == 'Z' || p[2] == 'X';
+}
+
 static bool
 pid_alive(long pid)
 {
@@ -328,7 +354,9 @@ pid_alive(long pid)
 		return false;
 	if (pid == (long)getpid())
 		return true;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
+		return false;
+	return !pid_zombie(pid);
 }
 
 /* Close the rows a dead bench left open: they failed, as "interrupted". */

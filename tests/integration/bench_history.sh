@@ -61,7 +61,7 @@ wait_event 10 event=device port=1-1.3 >/dev/null
 bench_send "update 1-1.3"
 check "long restore running" wait_event 10 event=job slot=1-1.3 state=running
 sleep 1
-pkill -KILL -f "[i]devicebench --json --log-dir $T/logs"
+pkill -KILL -f "^$IDEVICEBENCH --json --log-dir $T/logs"
 sleep 1
 pkill -KILL -f "[f]akerestore.*0xc00009"
 wait "$BENCH_PID" 2>/dev/null
