@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "idevicerestore 1.0.0"
