@@ -86,7 +86,7 @@ check-layers:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(BUILD)/demo
-	tests/benchsim/benchsim --speed 1 config/demo.scenario -- $(BIN) -c config/demo.conf \
+	tests/benchsim/benchsim --speed 1 config/demo.scenario -- $(BIN) -c config/demo-live.conf \
 		--db $(BUILD)/demo/history.db --log-dir $(BUILD)/demo/logs
 
 run: deps
