@@ -122,3 +122,34 @@ count_events() {
 sim_ctl() {
 	"$BENCHSIM" --send "$T/ctl.sock" "$*"
 }
+
+# ---- the console in tmux ---------------------------------------------------
+# tmux_init NAME: a private tmux server for this test, killed at exit; the pane under test is "c".
+tmux_init() {
+	SOCK="idb-$1-$$"
+	at_exit TM kill-server
+}
+TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
+scr() { TM capture-pane -p -t "${1:-c}" 2>/dev/null; }
+scr_e() { TM capture-pane -p -e -t "${1:-c}" 2>/dev/null; }
+scr_not() { ! scr | grep -qE -- "$1"; }
+# wait_scr SECONDS REGEX [PANE]: until the screen matches (the assertion is the content, not the time)
+wait_scr() {
+	local i
+	for i in $(seq 1 $(($1 * 10))); do
+		scr "${3:-c}" | grep -qE -- "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# tcheck DESCRIPTION COMMAND...: like check, and shows the screen (escapes made visible) when it fails
+tcheck() {
+	local d=$1
+	shift
+	if "$@"; then
+		ok "$d"
+	else
+		not_ok "$d"
+		scr_e | cat -v | sed 's/^/#   /'
+	fi
+}

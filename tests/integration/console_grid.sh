@@ -6,29 +6,7 @@
 command -v tmux >/dev/null 2>&1 || skip_all "tmux is not installed"
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 
-SOCK=idb-console-grid-$$
-TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
-at_exit TM kill-server
-scr() { TM capture-pane -p -t c 2>/dev/null; }
-wait_scr() {
-	local i
-	for i in $(seq 1 $(($1 * 10))); do
-		scr | grep -qE -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-tcheck() {
-	local d=$1
-	shift
-	if "$@"; then
-		ok "$d"
-	else
-		not_ok "$d"
-		scr | sed 's/^/#   /'
-	fi
-}
-scr_not() { ! scr | grep -qE -- "$1"; }
+tmux_init console-grid
 # every LABEL is on the screen
 all_labels() {
 	local l s

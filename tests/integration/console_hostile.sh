@@ -9,29 +9,7 @@
 command -v tmux >/dev/null 2>&1 || skip_all "tmux is not installed"
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 
-SOCK=idb-console-hostile-$$
-TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
-at_exit TM kill-server
-scr() { TM capture-pane -p -t c 2>/dev/null; }
-scr_e() { TM capture-pane -p -e -t c 2>/dev/null; }
-wait_scr() {
-	local i
-	for i in $(seq 1 $(($1 * 10))); do
-		scr | grep -qE -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-tcheck() {
-	local d=$1
-	shift
-	if "$@"; then
-		ok "$d"
-	else
-		not_ok "$d"
-		scr_e | cat -v | sed 's/^/#   /'
-	fi
-}
+tmux_init console-hostile
 # the pane received no escape sequence but colours and attributes (SGR, ESC [ ... m)
 only_sgr() {
 	! scr_e | sed 's/\x1b\[[0-9;:]*m//g' | grep -q $'[\x1b\x07\x9b]'

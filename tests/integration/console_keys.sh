@@ -8,9 +8,7 @@ command -v tmux >/dev/null 2>&1 || skip_all "tmux is not installed"
 command -v sqlite3 >/dev/null 2>&1 || skip_all "sqlite3 is not installed"
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 
-SOCK=idb-console-keys-$$
-TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
-at_exit TM kill-server
+tmux_init console-keys
 DB=$T/history.db
 
 # cell.py LABEL: the text inside the box of slot LABEL (3 lines), from a screen on stdin
@@ -28,17 +26,7 @@ for r, line in enumerate(rows):
 		print(body[c + 1:end].strip())
 	break
 EOF
-scr() { TM capture-pane -p -t c 2>/dev/null; }
 cell() { scr | python3 "$T/cell.py" "$1"; }
-# wait_scr SECONDS REGEX: until the screen matches (the assertion is the content, not the time)
-wait_scr() {
-	local i
-	for i in $(seq 1 $(($1 * 10))); do
-		scr | grep -qE -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # wait_cell SECONDS LABEL REGEX: until the cell of LABEL matches
 wait_cell() {
 	local i
@@ -58,19 +46,8 @@ wait_scr_not() {
 	return 1
 }
 # scr_not REGEX: the screen does not match
-scr_not() { ! scr | grep -qE -- "$1"; }
 keys() { TM send-keys -t c "$@"; }
 # tcheck DESCRIPTION COMMAND...: like check, with the screen as diagnostics on failure
-tcheck() {
-	local d=$1
-	shift
-	if "$@"; then
-		ok "$d"
-	else
-		not_ok "$d"
-		scr | sed 's/^/#   /'
-	fi
-}
 ecid_dec() { printf '%d' "$1"; }
 
 cat >"$T/console.conf" <<EOF

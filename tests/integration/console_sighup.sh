@@ -9,31 +9,10 @@ command -v tmux >/dev/null 2>&1 || skip_all "tmux is not installed"
 command -v sqlite3 >/dev/null 2>&1 || skip_all "sqlite3 is not installed"
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 
-SOCK=idb-console-hup-$$
-TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
-at_exit TM kill-server
+tmux_init console-hup
 at_exit '[ -n "${BPID:-}" ] && kill -KILL "$BPID"'
 DB=$T/history.db
 LOG=$T/logs/idevicebench.log
-scr() { TM capture-pane -p -t "${1:-c}" 2>/dev/null; }
-wait_scr() {
-	local i
-	for i in $(seq 1 $(($1 * 10))); do
-		scr "${3:-c}" | grep -qE -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-tcheck() {
-	local d=$1
-	shift
-	if "$@"; then
-		ok "$d"
-	else
-		not_ok "$d"
-		scr | sed 's/^/#   /'
-	fi
-}
 sql() { sqlite3 "$DB" "$1" 2>/dev/null; }
 
 cat >"$T/hup.conf" <<EOF

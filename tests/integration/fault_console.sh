@@ -20,29 +20,7 @@ plug 1-2.1 recovery ecid 0x00000000000f01f6 cpid 0x8010 bdid 0x08
 plug 1-2.2 recovery ecid 0x00000000000f02f6 cpid 0x8015 bdid 0x06
 SC
 
-SOCK=idb-fault-console-$$
-TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
-at_exit TM kill-server
-scr() { TM capture-pane -p -t c 2>/dev/null; }
-scr_e() { TM capture-pane -p -e -t c 2>/dev/null; }
-wait_scr() {
-	local i
-	for i in $(seq 1 $(($1 * 10))); do
-		scr | grep -qE -- "$2" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-tcheck() {
-	local d=$1
-	shift
-	if "$@"; then
-		ok "$d"
-	else
-		not_ok "$d"
-		scr_e | cat -v | sed 's/^/#   /'
-	fi
-}
+tmux_init fault-console
 # the pane received no escape sequence but colours and attributes (SGR)
 only_sgr() {
 	! scr_e | sed 's/\x1b\[[0-9;:]*m//g' | grep -q $'[\x1b\x07]'
