@@ -542,12 +542,13 @@ draw_header(struct ui *u)
 	    " idevicebench %s | %d slots %d run %d queued %d done %d failed %d HW %d port?",
 	    st->name, st->slots, st->running, st->queued, st->done, st->failed, st->flagged,
 	    st->suspect);
+	/* the history store is named only when something is wrong with it: room is short at 80 columns */
 	if (st->store_ok)
-		snprintf(store, sizeof(store), "ok");
+		store[0] = '\0';
 	else
-		snprintf(store, sizeof(store), "%s", st->store_msg[0] ? st->store_msg : "off");
+		snprintf(store, sizeof(store), "  store: %s", st->store_msg[0] ? st->store_msg : "off");
 	/* the page number keeps its place at the right edge */
-	putf(u, 1, 0, COLS - (int)strlen(page), A_NORMAL, true, " IPSW %s  %s  usbmuxd %s  store %s",
+	putf(u, 1, 0, COLS - (int)strlen(page), A_NORMAL, true, " IPSW %s  %s  usbmuxd %s%s",
 	    st->ipsw_desc[0] ? st->ipsw_desc : st->ipsw[0] ? st->ipsw : "none (--ipsw)",
 	    st->restore_version[0] ? st->restore_version : st->restore_prog,
 	    st->usbmuxd_ok ? "ok" : "DOWN", store);
@@ -619,8 +620,11 @@ draw_cell(struct ui *u, size_t i, int y, int x, int w)
 	/* line 1: model and mode */
 	tag = s->present ? slot_mode_tag(s->mode) : "";
 	used = put(u, y + 1, x + 1, 1, A_NORMAL, true, " ");
+	/* a phone switching modes mid-restore is briefly off the bus: say so, it has not left */
+	if (!s->present && s->job.state == JOB_RUNNING)
+		tag = "...";
 	put(u, y + 1, x + 1 + used, inner - 5 - used, A_BOLD, true,
-	    s->present ? model_name(s) : (u->utf8 ? "·" : "."));
+	    s->present || s->job.state == JOB_RUNNING ? model_name(s) : (u->utf8 ? "·" : "."));
 	putf(u, y + 1, x + inner - 4, 4, ta, true, "%4s", tag);
 
 	/* line 2: step, bar and percent, or the state */
