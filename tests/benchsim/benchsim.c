@@ -1,7 +1,7 @@
 /*
  * benchsim: run a program under an emulated USB bench.
  *
- * benchsim [--speed N] [--log FILE] [--ctl SOCKPATH] SCENARIO -- COMMAND [ARGS...]
+ * benchsim [--speed N] [--log FILE] [--log-time] [--ctl SOCKPATH] SCENARIO -- COMMAND [ARGS...]
  * benchsim --send SOCKPATH LINE
  *
  * Builds a umockdev testbed from the scenario, spawns COMMAND with the umockdev
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sys/socket.h>
@@ -75,6 +76,7 @@ static GArray		*plans;
 static GPtrArray	*flaky;
 static GPtrArray	*pending;	/* struct replug: devices between modes */
 static FILE		*logf;
+static int		 logtime;	/* --log-time: lines start with the wall clock */
 static pthread_mutex_t	 loglock = PTHREAD_MUTEX_INITIALIZER;
 static int		 ctlfd = -1;
 static char		 ctlpath[PATH_MAX];
@@ -83,7 +85,7 @@ static uint64_t		 rng = 0x2545f4914f6cdd1dULL;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: benchsim [--speed N] [--log FILE] [--ctl SOCKPATH] "
+	fprintf(stderr, "usage: benchsim [--speed N] [--log FILE] [--log-time] [--ctl SOCKPATH] "
 	    "SCENARIO -- COMMAND [ARGS...]\n"
 	    "       benchsim --send SOCKPATH LINE\n");
 	exit(2);
@@ -93,11 +95,18 @@ usage(void)
 static void
 logline(const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list		 ap;
+	struct timespec	 ts;
 
 	if (logf == NULL)
 		return;
 	pthread_mutex_lock(&loglock);
+	/* CLOCK_REALTIME, to compare with the "time" of idevicebench's events */
+	if (logtime) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fprintf(logf, "%lld.%06ld ", (long long)ts.tv_sec,
+		    ts.tv_nsec / 1000);
+	}
 	va_start(ap, fmt);
 	vfprintf(logf, fmt, ap);
 	va_end(ap);
@@ -776,6 +785,10 @@ main(int argc, char **argv)
 			if (argc - i != 3)
 				usage();
 			return (send_line(argv[i + 1], argv[i + 2]));
+		}
+		if (strcmp(argv[i], "--log-time") == 0) {
+			logtime = 1;
+			continue;
 		}
 		if (i + 1 >= argc)
 			usage();

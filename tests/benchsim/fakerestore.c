@@ -30,6 +30,7 @@
 #endif
 
 #define TICK	0.25	/* seconds between progress lines, real time */
+#define TICK_ENV	"FAKERESTORE_TICK"	/* overrides TICK (the benchmarks) */
 
 static int		 ctl = -1;
 static int		 master;
@@ -43,6 +44,8 @@ static enum sc_mode	 mode;
 static uint32_t		 cpid, bdid;
 static int		 planned;
 static struct sc_restore plan;
+static int		 plain;		/* -P: "progress:" lines, not bars */
+static double		 tick = TICK;
 
 /* Failure texts and exit codes, by dialect. */
 #define EXIT(v100)	(master ? 1 : (v100))
@@ -359,6 +362,15 @@ progress(int step, double frac)
 			break;
 		}
 	}
+	/*
+	 * Without -P, idevicerestore draws its \r bar instead, and only for
+	 * the filesystem, verify, firmware and image steps.
+	 */
+	if (!plain) {
+		if (step == 2 || step == 3 || step == 4 || step == 7)
+			bar(frac * 100.0);
+		return;
+	}
 	printf("progress: %u %f\n", step, frac);
 	fflush(stdout);
 }
@@ -368,7 +380,7 @@ static void
 ticking(int step, double share, const char *label)
 {
 	double	 real = share * total / speed;
-	int	 i, n = (int)(real / TICK);
+	int	 i, n = (int)(real / tick);
 
 	if (n < 2)
 		n = 2;
@@ -425,6 +437,8 @@ main(int argc, char **argv)
 	int			 c, version = 0, have_ecid = 0;
 	const char		*hw = "d10ap", *pt = "iPhone9,1";
 
+	if (getenv(TICK_ENV) != NULL && strtod(getenv(TICK_ENV), NULL) >= 0.01)
+		tick = strtod(getenv(TICK_ENV), NULL);
 	ctl = ctl_open();
 	reply = ask("hello");
 	master = strcmp(field(reply, "dialect"), "master") == 0;
@@ -457,7 +471,10 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			return (usage());
-		case 'u': case 'y': case 'P': case 'C': case 'd': case 'n':
+		case 'P':
+			plain = 1;
+			break;
+		case 'u': case 'y': case 'C': case 'd': case 'n':
 		case 'z':
 			break;
 		default:
