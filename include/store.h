@@ -116,6 +116,8 @@ void store_set_scope(struct store *, const char *bench);
 size_t store_spooled(struct store *);
 
 /* ---- between store.c and store_pg.c only ---- */
+/* Is the bench that wrote a row still running here? (a zombie is not) */
+bool store_pid_alive(long pid);
 enum store_op_kind { STORE_OP_DEVICE, STORE_OP_FLAG, STORE_OP_UNFLAG, STORE_OP_IGNORE };
 
 /* A device/flag/ignore change on its way to the database. */

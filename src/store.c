@@ -347,8 +347,8 @@ pid_zombie(long pid)
 	return p[2] == 'Z' || p[2] == 'X';
 }
 
-static bool
-pid_alive(long pid)
+bool
+store_pid_alive(long pid)
 {
 	if (pid <= 0 || pid > INT_MAX)
 		return false;
@@ -382,7 +382,7 @@ recover(struct store *st)
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		long pid = sqlite3_column_type(s, 1) == SQLITE_NULL ? 0 :
 		    (long)sqlite3_column_int64(s, 1);
-		if (pid_alive(pid))
+		if (store_pid_alive(pid))
 			continue;	/* another bench on this database is still running it */
 		sqlite3_bind_int64(u, 1, now);
 		sqlite3_bind_int64(u, 2, sqlite3_column_int64(s, 0));
@@ -1778,7 +1778,7 @@ spool_load(struct store *st)
 	    -1, &s, NULL) == SQLITE_OK) {
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			pid = (long)sqlite3_column_int64(s, 1);
-			if (pid_alive(pid) && pid != (long)getpid())
+			if (store_pid_alive(pid) && pid != (long)getpid())
 				continue;	/* a bench still running on this machine */
 			if (st->natt == st->attcap) {
 				size_t cap = st->attcap ? st->attcap * 2 : 32;
@@ -1820,7 +1820,7 @@ spool_load(struct store *st)
 	    "FROM pg_spool_ops ORDER BY seq", -1, &s, NULL) == SQLITE_OK) {
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			pid = (long)sqlite3_column_int64(s, 1);
-			if (pid_alive(pid) && pid != (long)getpid())
+			if (store_pid_alive(pid) && pid != (long)getpid())
 				continue;
 			if ((o = op_push(st, (enum store_op_kind)sqlite3_column_int(s, 2),
 			    (uint64_t)sqlite3_column_int64(s, 3),

@@ -378,15 +378,6 @@ store_pg_put_op(struct store_pg *pg, const struct store_op *o, const char *bench
 	return -1;
 }
 
-static bool
-pid_alive(long pid)
-{
-	if (pid <= 0 || pid > INT_MAX)
-		return false;
-	if (pid == (long)getpid())
-		return true;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
-}
 
 /* Rows of this bench left open by a process that is gone: "interrupted". */
 static int
@@ -409,7 +400,7 @@ store_pg_recover(struct store_pg *pg, const char *bench, time_t now, int *n)
 		long		 pid = PQgetisnull(r, i, 1) ? 0 : strtol(PQgetvalue(r, i, 1), NULL, 10);
 		PGresult	*u;
 
-		if (pid_alive(pid))
+		if (store_pid_alive(pid))
 			continue;	/* still running on this machine */
 		v[0] = PQgetvalue(r, i, 0);
 		v[1] = t;
