@@ -40,5 +40,9 @@ int command_parse(const char *line, size_t len, struct command *out, char *err, 
 const char *command_name(enum cmd_verb);
 /* One-line usage of the verb ("flag SLOT REASON..."). */
 const char *command_usage(enum cmd_verb);
+/* May this character appear in a slot name (label or port path)? [A-Za-z0-9._-] */
+int command_slot_char(char c);
+/* Is s a slot name the command language accepts (1..CMD_SLOT_MAX-1 slot characters)? */
+int command_slot_name_ok(const char *s);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "text.h"
 
@@ -107,6 +108,7 @@ static int set_path(struct parse_ctx *p, const char *key, const char *v, char *o
 	return 1;
 }
 
+/* Names a technician types (bench, slot labels) use the command language's slot characters. */
 static int valid_name(const char *s, size_t max)
 {
 	size_t n = strlen(s);
@@ -114,8 +116,7 @@ static int valid_name(const char *s, size_t max)
 	if (n == 0 || n >= max)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		    *s == '.' || *s == '-' || *s == '_'))
+		if (!command_slot_char(*s))
 			return 0;
 	return 1;
 }
@@ -126,7 +127,7 @@ static int valid_port(const char *s)
 	const char *q = s;
 	int dash = 0;
 
-	if (!valid_name(s, 32) || *q < '0' || *q > '9')
+	if (!command_slot_name_ok(s) || *q < '0' || *q > '9')
 		return 0;
 	for (; *q; q++) {
 		if (*q == '-') {
@@ -212,7 +213,7 @@ static int handler(void *user, const char *section, const char *key, const char 
 			return set_path(p, key, v, c->db, sizeof(c->db));
 		}
 	} else if (strcmp(section, "slots") == 0) {
-		if (!valid_name(key, sizeof(c->slots[0].label))) {
+		if (!command_slot_name_ok(key)) {
 			snprintf(p->err, sizeof(p->err), "slot label '%.40s' must be 1-31 of A-Z a-z 0-9 . - _", key);
 			return 0;
 		}

@@ -61,8 +61,8 @@ is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int
-is_slot_char(char c)
+int
+command_slot_char(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
@@ -159,7 +159,7 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 			return -1;
 		}
 		for (v = 0; v < slen; v++) {
-			if (!is_slot_char(slot[v]))
+			if (!command_slot_char(slot[v]))
 				break;
 		}
 		if (v < slen || slen >= CMD_SLOT_MAX) {
@@ -206,4 +206,17 @@ command_usage(enum cmd_verb v)
 	if ((unsigned)v >= CMD__COUNT)
 		return "";
 	return cmd_table[v].usage;
+}
+
+int
+command_slot_name_ok(const char *s)
+{
+	size_t n = strnlen(s, CMD_SLOT_MAX);
+
+	if (n == 0 || n >= CMD_SLOT_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!command_slot_char(s[i]))
+			return 0;
+	return 1;
 }
