@@ -126,8 +126,17 @@ sim_ctl() {
 # ---- the console in tmux ---------------------------------------------------
 # tmux_init NAME: a private tmux server for this test, killed at exit; the pane under test is "c".
 tmux_init() {
-	SOCK="idb-$1-$$"
+	_tmux_base="idb-$1-$$"
+	_tmux_n=0
+	SOCK="$_tmux_base-0"
 	at_exit TM kill-server
+}
+# tmux_fresh: kill this test's server and switch to a new one, so the next
+# new-session can never meet the old server while it is still exiting.
+tmux_fresh() {
+	TM kill-server >/dev/null 2>&1
+	_tmux_n=$((_tmux_n + 1))
+	SOCK="$_tmux_base-$_tmux_n"
 }
 TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
 scr() { TM capture-pane -p -t "${1:-c}" 2>/dev/null; }
