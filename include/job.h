@@ -33,6 +33,9 @@ struct job_spec {
 	double kill_grace;		/* SIGTERM -> SIGKILL delay, e.g. 5 s; <= 0 means 5 s */
 	double drain_timeout;		/* after the exit status, wait this long for EOF from
 					   grandchildren before killing the group; <= 0 means 1 s */
+	bool batch_reads;		/* after a short read, wait for the shared tick (0.25 s) before
+					   reading again: few wakeups for many chatty children; output and
+					   the stall timer's reset come up to 0.25 s late */
 };
 
 struct job_exit {

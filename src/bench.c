@@ -623,6 +623,7 @@ static void launch(struct bench *b, struct bslot *bs)
 	spec.env_add = env;
 	spec.stall_timeout = b->cfg->stall_timeout;
 	spec.kill_grace = b->cfg->kill_grace;
+	spec.batch_reads = true;
 
 	s->job.state = JOB_RUNNING;
 	s->job.started = t;

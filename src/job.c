@@ -10,6 +10,14 @@
  * Exec errors travel back over a close-on-exec pipe: EOF on it means exec
  * succeeded, a record means it did not. The read is synchronous, which is
  * fine: the child either execs or fails within microseconds.
+ *
+ * Output can be read in batches (spec->batch_reads, what the bench uses): after a short read a pipe's watcher is stopped
+ * and one timer shared by every job re-arms all stopped pipes together, so
+ * 64 children printing a progress line each every 200 ms cost the loop a
+ * few wakeups a second instead of one per line (docs/PERFORMANCE.md). A
+ * read that fills the buffer keeps the watcher armed: a chatty child never
+ * waits on a full pipe. The exit status re-arms at once, so the end of a
+ * job is not delayed.
  */
 #define _GNU_SOURCE
 #include <sys/types.h>
@@ -42,6 +50,7 @@ extern char **environ;
 #define JOB_DRAIN_DEFAULT	1.0
 #define JOB_PROBE_TIMEOUT_MS	5000
 #define JOB_PROBE_MAX		512
+#define JOB_BATCH_SECS		0.25	/* output reaches the parser at most this late */
 
 /* What a child that could not exec tells its parent. */
 struct job_spawn_err {
@@ -83,6 +92,10 @@ struct job {
 	bool		 log_reported;
 	char		 log_pending[256];
 
+	bool		 batch_reads;
+	unsigned	 paused;	/* bit i: io[i] waits for the batch tick */
+	struct job	*batch_next, *batch_prev;	/* on job_batch_head while paused != 0 */
+
 	bool		 status_in;	/* exit status arrived */
 	bool		 term_sent;	/* a kill was requested */
 	bool		 done;
@@ -91,6 +104,9 @@ struct job {
 
 /* One loop thread: a single read buffer serves every job. */
 static char job_buf[JOB_READ_SIZE];
+/* Jobs with a paused pipe, and the tick that resumes them all (default loop only). */
+static struct job *job_batch_head;
+static ev_timer job_batch_w;
 
 static void	job_read_cb(struct ev_loop *, ev_io *, int);
 static void	job_child_cb(struct ev_loop *, ev_child *, int);
@@ -98,6 +114,7 @@ static void	job_stall_cb(struct ev_loop *, ev_timer *, int);
 static void	job_kill_cb(struct ev_loop *, ev_timer *, int);
 static void	job_drain_cb(struct ev_loop *, ev_timer *, int);
 static void	job_start_cb(struct ev_loop *, ev_timer *, int);
+static void	job_batch_cb(struct ev_loop *, ev_timer *, int);
 
 /* mkdir -p with mode for every component created; existing ones are left alone. */
 static int
@@ -361,6 +378,64 @@ job_log(struct job *job, const char *buf, size_t len)
 }
 
 static void
+job_batch_unlink(struct job *job)
+{
+	if (job->batch_prev != NULL)
+		job->batch_prev->batch_next = job->batch_next;
+	else if (job_batch_head == job)
+		job_batch_head = job->batch_next;
+	if (job->batch_next != NULL)
+		job->batch_next->batch_prev = job->batch_prev;
+	job->batch_next = job->batch_prev = NULL;
+	if (job_batch_head == NULL)
+		ev_timer_stop(job->loop, &job_batch_w);
+}
+
+/* Stop reading pipe i until the next batch tick. */
+static void
+job_pause(struct job *job, int i)
+{
+	ev_io_stop(job->loop, &job->io[i]);
+	if (job->paused == 0) {
+		job->batch_prev = NULL;
+		job->batch_next = job_batch_head;
+		if (job_batch_head != NULL)
+			job_batch_head->batch_prev = job;
+		job_batch_head = job;
+	}
+	job->paused |= 1u << i;
+	if (!ev_is_active(&job_batch_w)) {
+		ev_timer_init(&job_batch_w, job_batch_cb, JOB_BATCH_SECS, 0.);
+		ev_timer_start(job->loop, &job_batch_w);
+	}
+}
+
+/* Watch every paused pipe of the job again. */
+static void
+job_resume(struct job *job)
+{
+	int	i;
+
+	if (job->paused == 0)
+		return;
+	for (i = 0; i < 2; i++)
+		if ((job->paused & (1u << i)) != 0 && job->fd[i] != -1)
+			ev_io_start(job->loop, &job->io[i]);
+	job->paused = 0;
+	job_batch_unlink(job);
+}
+
+static void
+job_batch_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	while (job_batch_head != NULL)
+		job_resume(job_batch_head);
+}
+
+static void
 job_close_pipe(struct job *job, int i)
 {
 	if (job->fd[i] == -1)
@@ -368,6 +443,11 @@ job_close_pipe(struct job *job, int i)
 	ev_io_stop(job->loop, &job->io[i]);
 	close(job->fd[i]);
 	job->fd[i] = -1;
+	if (job->paused != 0) {
+		job->paused &= ~(1u << i);
+		if (job->paused == 0)
+			job_batch_unlink(job);
+	}
 }
 
 static void
@@ -406,7 +486,8 @@ job_check_done(struct job *job)
 		job->cbs.done_cb(job->arg, &ex);
 }
 
-/* Read once per wakeup so that one chatty child cannot starve the others. */
+/* Read once per wakeup so that one chatty child cannot starve the others;
+ * after a short read, wait for the batch tick (see the top of the file). */
 static void
 job_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -426,6 +507,8 @@ job_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	job_log(job, job_buf, (size_t)n);
 	if (job->stall_timeout > 0 && ev_is_active(&job->stall_w))
 		ev_timer_again(loop, &job->stall_w);
+	if (job->batch_reads && (size_t)n < sizeof(job_buf) && !job->status_in)
+		job_pause(job, i);
 	if (job->cbs.output_cb != NULL)
 		job->cbs.output_cb(job->arg, i + 1, job_buf, (size_t)n);
 }
@@ -445,6 +528,8 @@ job_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	} else if (WIFSIGNALED(st))
 		job->exit.signal = WTERMSIG(st);
 	ev_timer_stop(loop, &job->stall_w);
+	/* what is left in the pipes and their EOF are wanted now, not at the tick */
+	job_resume(job);
 
 	/* A grandchild may hold a pipe open for ever: give it a moment only. */
 	if (job->fd[0] != -1 || job->fd[1] != -1) {
@@ -568,6 +653,7 @@ job_start(struct ev_loop *loop, const struct job_spec *spec, const struct job_cb
 	job->stall_timeout = spec->stall_timeout > 0 ? spec->stall_timeout : 0;
 	job->kill_grace = spec->kill_grace > 0 ? spec->kill_grace : JOB_GRACE_DEFAULT;
 	job->drain_timeout = spec->drain_timeout > 0 ? spec->drain_timeout : JOB_DRAIN_DEFAULT;
+	job->batch_reads = spec->batch_reads;
 
 	if (spec->log_path != NULL) {
 		if ((job->log_path = strdup(spec->log_path)) == NULL) {

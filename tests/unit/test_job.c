@@ -25,6 +25,7 @@ struct run {
 	size_t		 len[3];
 	size_t		 cap[3];
 	int		 done;
+	int		 chunks;	/* output_cb calls */
 	struct job_exit	 ex;
 	int		 log_errors;
 	char		 log_msg[256];
@@ -87,6 +88,7 @@ output_cb(void *arg, int kind, const char *buf, size_t len)
 	assert_true(len > 0);
 	if (r->done)
 		r->output_after_done++;
+	r->chunks++;
 	append(r, 0, buf, len);
 	append(r, kind, buf, len);
 	if (!r->acted && kind == 1 && r->cancel_on != NULL && strstr(r->out[1], r->cancel_on)) {
@@ -548,6 +550,71 @@ test_activity_keeps_alive(void **state)
 	finish(&r);
 }
 
+/* The same chatty child, read at once and in batches: the same bytes, far fewer reads. */
+static void
+test_batch_reads(void **state)
+{
+	const char	*argv[] = { data("chatty.sh"), NULL };
+	struct job_spec	 spec = { .argv = argv, .log_path = tmp("batch.log") };
+	struct run	 a = { 0 }, b = { 0 };
+	char		*log;
+	size_t		 loglen;
+	int		 i;
+
+	(void)state;
+	start(&a, &spec);
+	spec.batch_reads = true;
+	spec.log_path = tmp("batch2.log");
+	start(&b, &spec);
+	while (!a.done || !b.done) {
+		ev_run(EV_DEFAULT, EVRUN_ONCE);
+		assert_true(a.done <= 1 && b.done <= 1);
+	}
+	for (i = 0; i < 16; i++) {
+		char line[32];
+
+		snprintf(line, sizeof(line), "tick %d\n", i);
+		assert_non_null(strstr(b.out[1], line));
+	}
+	assert_string_equal(a.out[1], b.out[1]);
+	log = slurp(tmp("batch2.log"), &loglen);
+	assert_non_null(log);
+	assert_int_equal(loglen, b.len[1]);
+	assert_memory_equal(log, b.out[1], loglen);
+	free(log);
+	/* 16 lines 50 ms apart: one read each at once, about one per 0.25 s tick batched */
+	assert_true(b.chunks <= 8);
+	assert_true(a.chunks > b.chunks);
+	assert_true(b.ex.exited);
+	assert_int_equal(b.ex.exit_status, 0);
+	finish(&a);
+	finish(&b);
+}
+
+/* A job freed while its pipes wait for the tick leaves the batch list sound (ASan). */
+static void
+test_batch_free_paused(void **state)
+{
+	const char	*argv[] = { data("chatty.sh"), NULL };
+	struct job_spec	 spec = { .argv = argv, .batch_reads = true };
+	struct run	 a = { 0 }, b = { 0 };
+	pid_t		 pid;
+
+	(void)state;
+	start(&a, &spec);
+	start(&b, &spec);
+	while (a.len[1] == 0)
+		ev_run(EV_DEFAULT, EVRUN_ONCE);
+	pid = job_pid(a.job);
+	job_free(a.job);	/* paused now: its first read was short */
+	a.job = NULL;
+	assert_true(group_gone(pid));
+	wait_done(&b);
+	assert_non_null(strstr(b.out[1], "tick 15\n"));
+	finish(&a);
+	finish(&b);
+}
+
 static void
 test_spawn_failed(void **state)
 {
@@ -769,6 +836,8 @@ main(void)
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_chatty_not_stalled),
 		cmocka_unit_test(test_activity_keeps_alive),
+		cmocka_unit_test(test_batch_reads),
+		cmocka_unit_test(test_batch_free_paused),
 		cmocka_unit_test(test_spawn_failed),
 		cmocka_unit_test(test_log_unwritable),
 		cmocka_unit_test(test_log_disk_full),
