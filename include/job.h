@@ -33,9 +33,9 @@ struct job_spec {
 	double kill_grace;		/* SIGTERM -> SIGKILL delay, e.g. 5 s; <= 0 means 5 s */
 	double drain_timeout;		/* after the exit status, wait this long for EOF from
 					   grandchildren before killing the group; <= 0 means 1 s */
-	bool batch_reads;		/* after a short read, wait for the shared tick (0.25 s) before
-					   reading again: few wakeups for many chatty children; output and
-					   the stall timer's reset come up to 0.25 s late */
+	bool batch_reads;		/* after a short read, the pipe is read by a tick shared by all
+					   jobs (0.5 s): few wakeups for many chatty children; output,
+					   EOF and the stall timer's reset come up to 0.5 s late */
 };
 
 struct job_exit {
@@ -46,6 +46,7 @@ struct job_exit {
 };
 
 struct job_cbs {
+	/* may cancel or kill the job, never free it */
 	void (*output_cb)(void *arg, int fd_kind /* 1 stdout, 2 stderr */, const char *buf, size_t len);
 	void (*done_cb)(void *arg, const struct job_exit *);	/* exactly once; job_free allowed only after */
 	void (*log_error_cb)(void *arg, const char *msg);	/* optional */

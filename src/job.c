@@ -11,13 +11,15 @@
  * succeeded, a record means it did not. The read is synchronous, which is
  * fine: the child either execs or fails within microseconds.
  *
- * Output can be read in batches (spec->batch_reads, what the bench uses): after a short read a pipe's watcher is stopped
- * and one timer shared by every job re-arms all stopped pipes together, so
- * 64 children printing a progress line each every 200 ms cost the loop a
- * few wakeups a second instead of one per line (docs/PERFORMANCE.md). A
- * read that fills the buffer keeps the watcher armed: a chatty child never
- * waits on a full pipe. The exit status re-arms at once, so the end of a
- * job is not delayed.
+ * Output can be read in batches (spec->batch_reads, what the bench uses):
+ * a pipe that brought less than a read buffer (64 KiB) since the last
+ * tick of a timer shared by every job is from then on read by that tick,
+ * its watcher stopped, so 64 children printing a progress line each every
+ * 200 ms cost the loop two wakeups a second instead of one per line
+ * (docs/PERFORMANCE.md). A tick read that fills the buffer means a writer
+ * waits on the pipe: its watcher comes back, so a chatty child is never
+ * held up. The exit status restarts the watchers too, so the end of a job
+ * is not delayed.
  */
 #define _GNU_SOURCE
 #include <sys/types.h>
@@ -50,7 +52,7 @@ extern char **environ;
 #define JOB_DRAIN_DEFAULT	1.0
 #define JOB_PROBE_TIMEOUT_MS	5000
 #define JOB_PROBE_MAX		512
-#define JOB_BATCH_SECS		0.25	/* output reaches the parser at most this late */
+#define JOB_BATCH_SECS		0.5	/* output reaches the parser at most this late */
 
 /* What a child that could not exec tells its parent. */
 struct job_spawn_err {
@@ -93,8 +95,12 @@ struct job {
 	char		 log_pending[256];
 
 	bool		 batch_reads;
-	unsigned	 paused;	/* bit i: io[i] waits for the batch tick */
-	struct job	*batch_next, *batch_prev;	/* on job_batch_head while paused != 0 */
+	bool		 batch_linked;	/* on job_batch_head (batch_reads, until the exit status) */
+	unsigned	 paused;	/* bit i: pipe i is read by the batch tick, io[i] stopped */
+	size_t		 recent[2];	/* bytes read by the watcher since the last tick */
+	unsigned	 batch_serial;	/* the last tick that read this job */
+	unsigned	 ready;		/* bit i: the tick's poll saw pipe i readable */
+	struct job	*batch_next, *batch_prev;
 
 	bool		 status_in;	/* exit status arrived */
 	bool		 term_sent;	/* a kill was requested */
@@ -104,7 +110,7 @@ struct job {
 
 /* One loop thread: a single read buffer serves every job. */
 static char job_buf[JOB_READ_SIZE];
-/* Jobs with a paused pipe, and the tick that resumes them all (default loop only). */
+/* Jobs that batch their reads, and the tick that reads them (default loop only). */
 static struct job *job_batch_head;
 static ev_timer job_batch_w;
 
@@ -115,6 +121,8 @@ static void	job_kill_cb(struct ev_loop *, ev_timer *, int);
 static void	job_drain_cb(struct ev_loop *, ev_timer *, int);
 static void	job_start_cb(struct ev_loop *, ev_timer *, int);
 static void	job_batch_cb(struct ev_loop *, ev_timer *, int);
+static void	job_close_pipe(struct job *, int);
+static void	job_check_done(struct job *);
 
 /* mkdir -p with mode for every component created; existing ones are left alone. */
 static int
@@ -377,47 +385,45 @@ job_log(struct job *job, const char *buf, size_t len)
 	}
 }
 
+/* A batched job joins the tick's list when it starts. */
 static void
-job_batch_unlink(struct job *job)
+job_batch_link(struct job *job)
 {
-	if (job->batch_prev != NULL)
-		job->batch_prev->batch_next = job->batch_next;
-	else if (job_batch_head == job)
-		job_batch_head = job->batch_next;
-	if (job->batch_next != NULL)
-		job->batch_next->batch_prev = job->batch_prev;
-	job->batch_next = job->batch_prev = NULL;
-	if (job_batch_head == NULL)
-		ev_timer_stop(job->loop, &job_batch_w);
-}
-
-/* Stop reading pipe i until the next batch tick. */
-static void
-job_pause(struct job *job, int i)
-{
-	ev_io_stop(job->loop, &job->io[i]);
-	if (job->paused == 0) {
-		job->batch_prev = NULL;
-		job->batch_next = job_batch_head;
-		if (job_batch_head != NULL)
-			job_batch_head->batch_prev = job;
-		job_batch_head = job;
-	}
-	job->paused |= 1u << i;
+	job->batch_prev = NULL;
+	job->batch_next = job_batch_head;
+	if (job_batch_head != NULL)
+		job_batch_head->batch_prev = job;
+	job_batch_head = job;
+	job->batch_linked = true;
 	if (!ev_is_active(&job_batch_w)) {
-		ev_timer_init(&job_batch_w, job_batch_cb, JOB_BATCH_SECS, 0.);
+		ev_timer_init(&job_batch_w, job_batch_cb, JOB_BATCH_SECS, JOB_BATCH_SECS);
 		ev_timer_start(job->loop, &job_batch_w);
 	}
 }
 
-/* Watch every paused pipe of the job again. */
+static void
+job_batch_unlink(struct job *job)
+{
+	if (!job->batch_linked)
+		return;
+	if (job->batch_prev != NULL)
+		job->batch_prev->batch_next = job->batch_next;
+	else
+		job_batch_head = job->batch_next;
+	if (job->batch_next != NULL)
+		job->batch_next->batch_prev = job->batch_prev;
+	job->batch_next = job->batch_prev = NULL;
+	job->batch_linked = false;
+	if (job_batch_head == NULL)
+		ev_timer_stop(job->loop, &job_batch_w);
+}
+
+/* Leave batching: every open pipe is watched again (the exit status came). */
 static void
 job_resume(struct job *job)
 {
 	int	i;
 
-	if (job->paused == 0)
-		return;
 	for (i = 0; i < 2; i++)
 		if ((job->paused & (1u << i)) != 0 && job->fd[i] != -1)
 			ev_io_start(job->loop, &job->io[i]);
@@ -425,14 +431,135 @@ job_resume(struct job *job)
 	job_batch_unlink(job);
 }
 
+/*
+ * The tick's work for one job. A watched pipe that brought less than a
+ * buffer since the last tick is quiet: from now on the tick reads it. A
+ * tick-read pipe that fills the buffer has a writer waiting on it: it is
+ * watched again. May end (and so free) the job, so that comes last.
+ */
+static void
+job_batch_read(struct job *job)
+{
+	bool	closed = false;
+	ssize_t	n;
+	int	i;
+
+	for (i = 0; i < 2; i++) {
+		if (job->fd[i] == -1)
+			continue;
+		if ((job->paused & (1u << i)) == 0) {
+			if (job->recent[i] < sizeof(job_buf)) {
+				ev_io_stop(job->loop, &job->io[i]);
+				job->paused |= 1u << i;
+			}
+			job->recent[i] = 0;
+			continue;
+		}
+		if ((job->ready & (1u << i)) == 0)
+			continue;
+		n = read(job->fd[i], job_buf, sizeof(job_buf));
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0) {
+			job_close_pipe(job, i);
+			closed = true;
+			continue;
+		}
+		job_log(job, job_buf, (size_t)n);
+		if (job->stall_timeout > 0 && ev_is_active(&job->stall_w))
+			ev_timer_again(job->loop, &job->stall_w);
+		if ((size_t)n == sizeof(job_buf)) {
+			job->paused &= ~(1u << i);
+			job->recent[i] = 0;
+			ev_io_start(job->loop, &job->io[i]);
+		}
+		if (job->cbs.output_cb != NULL)
+			job->cbs.output_cb(job->arg, i + 1, job_buf, (size_t)n);
+	}
+	if (closed)
+		job_check_done(job);
+}
+
+/* Mark the paused pipes that have something to read (one poll, not a read each). */
+static void
+job_batch_poll(void)
+{
+	static struct pollfd	*pfd;
+	static struct job	**pjob;
+	static size_t		 cap;
+	struct job		*job;
+	size_t			 n = 0, k;
+	int			 i;
+
+	for (job = job_batch_head; job != NULL; job = job->batch_next)
+		n += 2;
+	if (n > cap) {
+		struct pollfd	*np = realloc(pfd, n * sizeof(*pfd));
+		struct job	**nj;
+
+		if (np != NULL)
+			pfd = np;
+		nj = realloc(pjob, n * sizeof(*pjob));
+		if (nj != NULL)
+			pjob = nj;
+		if (np == NULL || nj == NULL) {
+			/* no memory for the set: try every pipe, as EAGAIN is harmless */
+			for (job = job_batch_head; job != NULL; job = job->batch_next)
+				job->ready = job->paused;
+			return;
+		}
+		cap = n;
+	}
+	n = 0;
+	for (job = job_batch_head; job != NULL; job = job->batch_next) {
+		job->ready = 0;
+		for (i = 0; i < 2; i++) {
+			if ((job->paused & (1u << i)) == 0 || job->fd[i] == -1)
+				continue;
+			pfd[n].fd = job->fd[i];
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			pjob[n++] = job;
+		}
+	}
+	if (poll(pfd, n, 0) <= 0)
+		return;
+	for (k = 0; k < n; k++) {
+		if (pfd[k].revents == 0)
+			continue;
+		job = pjob[k];
+		job->ready |= pfd[k].fd == job->fd[0] ? 1u : 2u;
+	}
+}
+
+/*
+ * Every tick: read each tick-read pipe that has data (or its EOF) once,
+ * and move pipes between the watcher and the tick by how much they bring.
+ * A quiet pipe stays out of the loop's poll set for good: a stopped ev_io
+ * is only dropped from epoll lazily, at its next readiness, so stopping
+ * and restarting watchers at every tick would still wake the loop for
+ * every line. done_cb may free jobs, so the list is walked again from its
+ * head after each job.
+ */
 static void
 job_batch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	static unsigned	 serial;
+	struct job	*job;
+
 	(void)loop;
 	(void)w;
 	(void)revents;
-	while (job_batch_head != NULL)
-		job_resume(job_batch_head);
+	job_batch_poll();
+	serial++;
+again:
+	for (job = job_batch_head; job != NULL; job = job->batch_next) {
+		if (job->batch_serial == serial)
+			continue;
+		job->batch_serial = serial;
+		job_batch_read(job);
+		goto again;
+	}
 }
 
 static void
@@ -443,11 +570,9 @@ job_close_pipe(struct job *job, int i)
 	ev_io_stop(job->loop, &job->io[i]);
 	close(job->fd[i]);
 	job->fd[i] = -1;
-	if (job->paused != 0) {
-		job->paused &= ~(1u << i);
-		if (job->paused == 0)
-			job_batch_unlink(job);
-	}
+	job->paused &= ~(1u << i);
+	if (job->fd[0] == -1 && job->fd[1] == -1)
+		job_batch_unlink(job);
 }
 
 static void
@@ -486,8 +611,7 @@ job_check_done(struct job *job)
 		job->cbs.done_cb(job->arg, &ex);
 }
 
-/* Read once per wakeup so that one chatty child cannot starve the others;
- * after a short read, wait for the batch tick (see the top of the file). */
+/* Read once per wakeup so that one chatty child cannot starve the others. */
 static void
 job_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -507,8 +631,7 @@ job_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	job_log(job, job_buf, (size_t)n);
 	if (job->stall_timeout > 0 && ev_is_active(&job->stall_w))
 		ev_timer_again(loop, &job->stall_w);
-	if (job->batch_reads && (size_t)n < sizeof(job_buf) && !job->status_in)
-		job_pause(job, i);
+	job->recent[i] += (size_t)n;
 	if (job->cbs.output_cb != NULL)
 		job->cbs.output_cb(job->arg, i + 1, job_buf, (size_t)n);
 }
@@ -719,6 +842,8 @@ job_start(struct ev_loop *loop, const struct job_spec *spec, const struct job_cb
 			job->io[i].data = job;
 			ev_io_start(loop, &job->io[i]);
 		}
+		if (job->batch_reads)
+			job_batch_link(job);
 		if (job->stall_timeout > 0) {
 			job->stall_w.repeat = job->stall_timeout;
 			ev_timer_again(loop, &job->stall_w);

@@ -274,33 +274,44 @@ test_output_and_log(void **state)
 	free(log);
 }
 
+/*
+ * 10 MiB and binary data arrive whole, read at once or in batches. Batched,
+ * the child is silent first, so its pipe is left to the tick; the flood
+ * that follows must be read at once again (at one 64 KiB read per tick
+ * it would take 80 s, past wait_done's guard).
+ */
 static void
 test_big_and_binary(void **state)
 {
-	const char	*argv[] = { data("bigdata.sh"), NULL };
+	const char	*argv[] = { data("bigdata.sh"), NULL, NULL };
 	struct job_spec	 spec = { .argv = argv, .workdir = tmp("work/big") };
 	struct run	 r = { 0 };
 	char		*bin;
 	size_t		 binlen, i, big = 10485760;
+	int		 batch;
 
 	(void)state;
-	start(&r, &spec);
-	wait_done(&r);
-	assert_true(r.ex.exited);
-	assert_int_equal(r.ex.exit_status, 0);
-	/* the child ran in the workdir: data.bin is there */
-	bin = slurp(tmp("work/big/data.bin"), &binlen);
-	assert_non_null(bin);
-	assert_int_equal(binlen, 1000000);
-	assert_int_equal(r.len[1], big + 1 + binlen);
-	for (i = 0; i < big; i++) {
-		if (r.out[1][i] != 'x')
-			fail_msg("byte %zu of the long line is %d", i, r.out[1][i]);
+	for (batch = 0; batch < 2; batch++) {
+		spec.batch_reads = batch;
+		argv[1] = batch ? "1.2" : NULL;
+		start(&r, &spec);
+		wait_done(&r);
+		assert_true(r.ex.exited);
+		assert_int_equal(r.ex.exit_status, 0);
+		/* the child ran in the workdir: data.bin is there */
+		bin = slurp(tmp("work/big/data.bin"), &binlen);
+		assert_non_null(bin);
+		assert_int_equal(binlen, 1000000);
+		assert_int_equal(r.len[1], big + 1 + binlen);
+		for (i = 0; i < big; i++) {
+			if (r.out[1][i] != 'x')
+				fail_msg("byte %zu of the long line is %d", i, r.out[1][i]);
+		}
+		assert_int_equal(r.out[1][big], '\n');
+		assert_memory_equal(r.out[1] + big + 1, bin, binlen);
+		free(bin);
+		finish(&r);
 	}
-	assert_int_equal(r.out[1][big], '\n');
-	assert_memory_equal(r.out[1] + big + 1, bin, binlen);
-	free(bin);
-	finish(&r);
 }
 
 static void
@@ -554,7 +565,7 @@ test_activity_keeps_alive(void **state)
 static void
 test_batch_reads(void **state)
 {
-	const char	*argv[] = { data("chatty.sh"), NULL };
+	const char	*argv[] = { data("chatty.sh"), "40", NULL };
 	struct job_spec	 spec = { .argv = argv, .log_path = tmp("batch.log") };
 	struct run	 a = { 0 }, b = { 0 };
 	char		*log;
@@ -570,7 +581,7 @@ test_batch_reads(void **state)
 		ev_run(EV_DEFAULT, EVRUN_ONCE);
 		assert_true(a.done <= 1 && b.done <= 1);
 	}
-	for (i = 0; i < 16; i++) {
+	for (i = 0; i < 40; i++) {
 		char line[32];
 
 		snprintf(line, sizeof(line), "tick %d\n", i);
@@ -582,8 +593,11 @@ test_batch_reads(void **state)
 	assert_int_equal(loglen, b.len[1]);
 	assert_memory_equal(log, b.out[1], loglen);
 	free(log);
-	/* 16 lines 50 ms apart: one read each at once, about one per 0.25 s tick batched */
-	assert_true(b.chunks <= 8);
+	/*
+	 * 40 lines 50 ms apart (2 s): one read each at once; batched, one each
+	 * until the first tick (at most 0.5 s: 10 lines), then one per tick
+	 */
+	assert_true(b.chunks <= 20);
 	assert_true(a.chunks > b.chunks);
 	assert_true(b.ex.exited);
 	assert_int_equal(b.ex.exit_status, 0);
