@@ -109,6 +109,13 @@ const struct rp_summary *rp_summary(const struct restore_parse *);
 
 /* "upload_fs" etc. (the JSON step names of DESIGN.md); "detect" for out-of-range. */
 const char *rp_step_name(int step);
+/*
+ * The dialect of the program whose `-v` printed ver ("idevicerestore 1.0.0"):
+ * 1.0.0 and older releases speak 1.0.0; any later release, a git build
+ * ("1.0.0-12-gabcdef", "master") or a version we cannot read speaks master
+ * (which also takes --logfile=-). NULL or no version at all: 1.0.0.
+ */
+enum rp_dialect rp_dialect_from_version(const char *ver);
 /* Inverse of rp_step_name; STEP_NONE when unknown. */
 int rp_step_from_name(const char *name);
 

@@ -1439,11 +1439,7 @@ static void probe_restore_prog(struct bench *b)
 		return;
 	}
 	text_sanitize(b->st.restore_version, sizeof(b->st.restore_version), ver, strlen(ver));
-	/* 1.0.0 prints "idevicerestore 1.0.0"; builds from master add a git suffix or a later version */
-	if (strstr(ver, "master") || strstr(ver, "-g") || (strstr(ver, "1.0.0") == NULL && strstr(ver, " 1.") == NULL))
-		b->dialect = DIALECT_MASTER;
-	else
-		b->dialect = DIALECT_1_0_0;
+	b->dialect = rp_dialect_from_version(ver);
 }
 
 static int take_lock(struct bench *b, char *err, size_t errlen)

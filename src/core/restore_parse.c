@@ -61,6 +61,43 @@ rp_step_name(int step)
 	return step_names[step];
 }
 
+/* The dialect of the program whose `-v` printed ver (see restore_parse.h). */
+enum rp_dialect
+rp_dialect_from_version(const char *ver)
+{
+	unsigned long	v[3] = { 0, 0, 0 };
+	const char	*p;
+	char		*end;
+	int		 n;
+
+	if (ver == NULL || ver[0] == '\0')
+		return DIALECT_1_0_0;
+	if (strstr(ver, "master") != NULL)
+		return DIALECT_MASTER;
+	/* the first "N.N" is the version: "idevicerestore 1.0.0" */
+	for (p = ver; *p != '\0'; p++)
+		if (*p >= '0' && *p <= '9' && p[1] == '.' && p[2] >= '0' && p[2] <= '9')
+			break;
+	if (*p == '\0')
+		return DIALECT_MASTER;
+	while (p > ver && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	for (n = 0; n < 3; n++) {
+		v[n] = strtoul(p, &end, 10);
+		p = end;
+		if (*p != '.' || p[1] < '0' || p[1] > '9')
+			break;
+		p++;
+	}
+	if (v[0] != 1 ? v[0] > 1 : (v[1] != 0 || v[2] != 0))
+		return DIALECT_MASTER;
+	/* 1.0.0 or older; "1.0.0-208-g1a2b3c4" is git describe of a later
+	 * commit, "1.0.0-5" a packager's revision of the release */
+	if (p[0] == '-' && strstr(p, "-g") != NULL)
+		return DIALECT_MASTER;
+	return DIALECT_1_0_0;
+}
+
 /* Inverse of rp_step_name; STEP_NONE when unknown. */
 int
 rp_step_from_name(const char *name)

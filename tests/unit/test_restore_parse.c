@@ -865,6 +865,38 @@ test_step_names(void **state)
 	assert_int_equal(rp_step_from_name(NULL), STEP_NONE);
 }
 
+/* `idevicerestore -v` -> the dialect to run and parse it with */
+static void
+test_dialect_from_version(void **state)
+{
+	static const struct { const char *ver; enum rp_dialect d; } cases[] = {
+		{ "idevicerestore 1.0.0", DIALECT_1_0_0 },
+		{ "idevicerestore 1.0.0\n", DIALECT_1_0_0 },
+		{ "idevicerestore 1.0.0-5", DIALECT_1_0_0 },		/* a packager's revision */
+		{ "idevicerestore 0.9.9", DIALECT_1_0_0 },
+		{ "idevicerestore 1.0", DIALECT_1_0_0 },
+		{ "", DIALECT_1_0_0 },
+		{ NULL, DIALECT_1_0_0 },
+		{ "idevicerestore 1.0.0-208-g1a2b3c4", DIALECT_MASTER },	/* git describe */
+		{ "idevicerestore 1.0.0-master-g1b1a6e4", DIALECT_MASTER },
+		{ "idevicerestore 1.0.1", DIALECT_MASTER },
+		{ "idevicerestore 1.1.0", DIALECT_MASTER },
+		{ "idevicerestore 1.10.2", DIALECT_MASTER },
+		{ "idevicerestore 2.0.0", DIALECT_MASTER },
+		{ "idevicerestore 10.0", DIALECT_MASTER },
+		{ "idevicerestore master", DIALECT_MASTER },
+		{ "idevicerestore", DIALECT_MASTER },			/* unreadable: the newer one */
+		{ "idevicerestore 99999999999999999999999.0", DIALECT_MASTER },
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (rp_dialect_from_version(cases[i].ver) != cases[i].d)
+			fail_msg("'%s': dialect %d, want %d", cases[i].ver ? cases[i].ver : "(null)",
+			    rp_dialect_from_version(cases[i].ver), cases[i].d);
+}
+
 int
 main(void)
 {
@@ -884,6 +916,7 @@ main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_cr_storm_and_escapes),
 		cmocka_unit_test(test_step_names),
+		cmocka_unit_test(test_dialect_from_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
