@@ -235,6 +235,39 @@ test_fuzz(void **state)
 	assert_true(ok > 100);	/* the generator does reach valid commands */
 }
 
+/* man/idevicebench.1's COMMAND LANGUAGE has an item for every verb, and only those */
+static void
+test_manpage_lists_every_command(void **state)
+{
+	char	 line[512], word[64];
+	int	 seen[CMD__COUNT] = { 0 }, in = 0, v, found;
+	FILE	*f;
+
+	(void)state;
+	f = fopen(test_path("man/idevicebench.1"), "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, ".Sh ", 4) == 0) {
+			in = strncmp(line + 4, "COMMAND LANGUAGE", 16) == 0;
+			continue;
+		}
+		if (!in || sscanf(line, ".It Cm %63s", word) != 1)
+			continue;
+		found = 0;
+		for (v = 0; v < CMD__COUNT; v++)
+			if (strcmp(word, command_name((enum cmd_verb)v)) == 0) {
+				seen[v]++;
+				found = 1;
+			}
+		if (!found)
+			fail_msg("the man page lists '%s', which is no command", word);
+	}
+	fclose(f);
+	for (v = 0; v < CMD__COUNT; v++)
+		if (seen[v] != 1)
+			fail_msg("the man page lists '%s' %d times", command_name((enum cmd_verb)v), seen[v]);
+}
+
 int
 main(void)
 {
@@ -245,6 +278,7 @@ main(void)
 		cmocka_unit_test(test_reason),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_fuzz),
+		cmocka_unit_test(test_manpage_lists_every_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
