@@ -1856,11 +1856,19 @@ ui_new(struct ev_loop *loop, struct bench *b, char *err, size_t errlen)
 	set_escdelay(25);
 	/*
 	 * No typeahead check: with it, curses flushes and polls the keyboard
-	 * after every changed line, so one frame became ~7 writes (issue #7).
-	 * A frame is a few hundred bytes; it goes out in one write.
+	 * after every changed line (issue #7). Debian 12's ncurses 6.4 still
+	 * writes once per cursor jump (its mvcur flushes), so a frame is a few
+	 * small writes of a few hundred bytes in all.
 	 */
 	typeahead(-1);
 	curs_set(0);
+	/*
+	 * A terminal without colours (vt100, vt220, a serial console) is old
+	 * or minimal: it draws what its terminfo says, not UTF-8 boxes, even
+	 * when the locale is UTF-8.
+	 */
+	if (!has_colors())
+		u->utf8 = false;
 	init_colours(u);
 
 	ev_prepare_init(&u->prepare, prepare_cb);

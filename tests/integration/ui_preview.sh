@@ -262,6 +262,14 @@ check "LANG=C: no box drawing characters" hasnt "┌"
 check "LANG=C: ASCII progress bar" hasre '\| upload_fs #+\.+ +62% \|'
 check "NO_COLOR: no colour in the output" not_coloured
 check "NO_COLOR: still marks the selection" hasre '^\+>A1'
+T kill-server >/dev/null 2>&1
+
+# a terminal without colours gets plain ASCII even in a UTF-8 locale
+start 80 24 TERM=vt100 -- || echo "# uipreview did not start"
+check "TERM=vt100, UTF-8 locale: ASCII boxes" hasre '^\+>A1  1-2\.1 -+\+\+-A2'
+check "TERM=vt100: no box drawing characters" hasnt "┌"
+check "TERM=vt100: ASCII progress bar" hasre '\| upload_fs #+\.+ +62% \|'
+check "TERM=vt100: no colour in the output" not_coloured
 
 start 80 24 TERM=screen -- -i || echo "# uipreview did not start"
 keys q
