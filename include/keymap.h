@@ -62,6 +62,18 @@ enum km_action {
 	KM_QUIT			/* asks first while jobs run, then CMD_QUIT */
 };
 
+/* What the footer knows of the selected slot (bits of keymap_footer's state). */
+enum {
+	KMW_PHONE = 1 << 0,	/* a device is on the port */
+	KMW_JOB = 1 << 1,	/* its job is queued or running */
+	KMW_RECOVERY = 1 << 2,
+	KMW_NORMAL = 1 << 3,
+	KMW_DFU = 1 << 4,
+	KMW_FLAGGED = 1 << 5,
+	KMW_IGNORED = 1 << 6,
+	KMW_LOG = 1 << 7	/* there is an attempt's log to show */
+};
+
 struct keymap_entry {
 	enum km_context ctx;
 	int key;		/* character or KM_KEY_* */
@@ -71,6 +83,9 @@ struct keymap_entry {
 	bool marked;		/* acts on every marked slot when some are marked */
 	const char *label;	/* footer hint word, NULL if not in the footer */
 	const char *help;	/* one line; consecutive keys with the same text share a line */
+	unsigned need;		/* footer: KMW_* bits the slot must have... */
+	unsigned refuse;	/* ...and must not have, for the hint to show */
+	int prio;		/* footer: 1 always kept, 2 actions, 3-4 left out first when short */
 };
 
 /* The whole table, in help order. */
@@ -84,7 +99,12 @@ const char *keymap_context_name(enum km_context);
  * Writes at most len bytes (always NUL-terminated); returns the full length.
  */
 size_t keymap_help(char *buf, size_t len);
-/* The footer hint line ("u update  e erase ..."), built from the table. */
-size_t keymap_footer(char *buf, size_t len);
+/*
+ * The footer hint line ("u update  e erase ..."), built from the table: the
+ * keys that apply to a slot in state (KMW_* bits), in table order, fitted
+ * into width columns by leaving out the lowest priorities first. Returns the
+ * line's length.
+ */
+size_t keymap_footer(char *buf, size_t len, unsigned state, size_t width);
 
 #endif

@@ -842,6 +842,33 @@ draw_info(struct ui *u)
 		put(u, u->lay.info_y + (int)k, 1, w, k == 0 ? A_BOLD : A_NORMAL, true, lines[k]);
 }
 
+/* What the footer's key hints depend on (keymap.h KMW_*). */
+static unsigned
+footer_state(const struct slot *s)
+{
+	unsigned st = 0;
+
+	if (s == NULL)
+		return 0;
+	if (s->present)
+		st |= KMW_PHONE;
+	if (s->job.state == JOB_QUEUED || s->job.state == JOB_RUNNING)
+		st |= KMW_JOB;
+	if (s->mode == MODE_RECOVERY)
+		st |= KMW_RECOVERY;
+	else if (s->mode == MODE_NORMAL)
+		st |= KMW_NORMAL;
+	else if (s->mode == MODE_DFU)
+		st |= KMW_DFU;
+	if (s->flagged)
+		st |= KMW_FLAGGED;
+	if (s->ignored)
+		st |= KMW_IGNORED;
+	if (s->job.log_path[0] != '\0')
+		st |= KMW_LOG;
+	return st;
+}
+
 static void
 draw_footer(struct ui *u)
 {
@@ -857,7 +884,8 @@ draw_footer(struct ui *u)
 		snprintf(keys, sizeof(keys), " d start again   q back (the bench keeps waiting)");
 	else {
 		keys[0] = ' ';
-		keymap_footer(keys + 1, sizeof(keys) - 1);
+		keymap_footer(keys + 1, sizeof(keys) - 1, footer_state(sel_slot(u)),
+		    COLS > 1 ? (size_t)COLS - 1 : 0);
 	}
 	put(u, u->lay.keys_y, 0, COLS, A_REVERSE, true, keys);
 }

@@ -1,11 +1,14 @@
 /* keymap.c: the one key table; dispatch, footer, help and man page follow it. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "keymap.h"
 
-#define C(k, n, a, v, m, l, h) { KM_GRID, k, n, a, v, m, l, h }
-#define P(k, n, a, h) { KM_PAGER, k, n, a, CMD_QUIT, false, NULL, h }
-#define D(k, n, a, v, h) { KM_DFU, k, n, a, v, false, NULL, h }
+#define C(k, n, a, v, m, l, h) { KM_GRID, k, n, a, v, m, l, h, 0, 0, 0 }
+/* a grid key with a footer hint: shown when the slot has need and none of refuse */
+#define CF(k, n, a, v, m, l, h, need, refuse, prio) { KM_GRID, k, n, a, v, m, l, h, need, refuse, prio }
+#define P(k, n, a, h) { KM_PAGER, k, n, a, CMD_QUIT, false, NULL, h, 0, 0, 0 }
+#define D(k, n, a, v, h) { KM_DFU, k, n, a, v, false, NULL, h, 0, 0, 0 }
 
 static const struct keymap_entry table[] = {
 	C(KM_KEY_UP, "Up", KM_UP, CMD_QUIT, false, NULL, "move the selection"),
@@ -17,22 +20,31 @@ static const struct keymap_entry table[] = {
 	C(KM_KEY_HOME, "Home", KM_FIRST, CMD_QUIT, false, NULL, "first / last slot"),
 	C(KM_KEY_END, "End", KM_LAST, CMD_QUIT, false, NULL, "first / last slot"),
 	C(KM_KEY_SPACE, "Space", KM_MARK, CMD_QUIT, false, NULL, "mark the slot; the next command key acts on all marked"),
-	C('u', "u", KM_COMMAND, CMD_UPDATE, true, "update", "update: restore keeping the data"),
-	C('e', "e", KM_COMMAND, CMD_ERASE, true, "erase", "erase: full restore, erases the phone (asks first)"),
-	C('c', "c", KM_COMMAND, CMD_CANCEL, true, NULL, "cancel the job"),
-	C('r', "r", KM_COMMAND, CMD_RECOVERY, true, NULL, "normal mode -> recovery mode"),
-	C('k', "k", KM_COMMAND, CMD_KICK, true, "kick", "kick out of recovery (reboot normally)"),
-	C('d', "d", KM_DFU_START, CMD_DFU, false, "DFU", "guided DFU: button steps with a countdown"),
-	C('f', "f", KM_FLAG_MENU, CMD_FLAG, true, "flag", "flag for hardware repair (pick or type a reason)"),
-	C('F', "F", KM_COMMAND, CMD_UNFLAG, true, NULL, "clear the hardware flag"),
-	C('i', "i", KM_IGNORE_TOGGLE, CMD_IGNORE, true, NULL, "ignore / stop ignoring the device"),
-	C('l', "l", KM_LOG, CMD_QUIT, false, "log", "show the job's log"),
-	C(KM_KEY_ENTER, "Enter", KM_DETAIL, CMD_QUIT, false, "details", "show / hide the detail pane"),
+	CF('u', "u", KM_COMMAND, CMD_UPDATE, true, "update", "update: restore keeping the data",
+	    KMW_PHONE, KMW_JOB | KMW_IGNORED, 2),
+	CF('e', "e", KM_COMMAND, CMD_ERASE, true, "erase", "erase: full restore, erases the phone (asks first)",
+	    KMW_PHONE, KMW_JOB | KMW_IGNORED, 2),
+	CF('c', "c", KM_COMMAND, CMD_CANCEL, true, "cancel", "cancel the job", KMW_JOB, 0, 2),
+	CF('r', "r", KM_COMMAND, CMD_RECOVERY, true, "recovery", "normal mode -> recovery mode",
+	    KMW_PHONE | KMW_NORMAL, KMW_JOB | KMW_IGNORED, 2),
+	CF('k', "k", KM_COMMAND, CMD_KICK, true, "kick", "kick out of recovery (reboot normally)",
+	    KMW_PHONE | KMW_RECOVERY, KMW_JOB | KMW_IGNORED, 2),
+	CF('d', "d", KM_DFU_START, CMD_DFU, false, "DFU", "guided DFU: button steps with a countdown",
+	    KMW_PHONE, KMW_JOB | KMW_IGNORED | KMW_DFU, 2),
+	CF('f', "f", KM_FLAG_MENU, CMD_FLAG, true, "flag", "flag for hardware repair (pick or type a reason)",
+	    KMW_PHONE, KMW_FLAGGED, 2),
+	CF('F', "F", KM_COMMAND, CMD_UNFLAG, true, "unflag", "clear the hardware flag", KMW_FLAGGED, 0, 2),
+	CF('i', "i", KM_IGNORE_TOGGLE, CMD_IGNORE, true, "ignore", "ignore / stop ignoring the device",
+	    KMW_PHONE, 0, 4),
+	CF('l', "l", KM_LOG, CMD_QUIT, false, "log", "show the job's log", KMW_LOG, 0, 3),
+	CF(KM_KEY_ENTER, "Enter", KM_DETAIL, CMD_QUIT, false, "details", "show / hide the detail pane",
+	    0, 0, 3),
 	C(KM_KEY_TAB, "Tab", KM_DETAIL, CMD_QUIT, false, NULL, "show / hide the detail pane"),
 	C('t', "t", KM_TABLE, CMD_QUIT, false, NULL, "table / grid of slots"),
 	C(KM_KEY_CTRL_L, "Ctrl-L", KM_REDRAW, CMD_QUIT, false, NULL, "redraw the screen"),
-	C('?', "?", KM_HELP, CMD_QUIT, false, "help", "this help"),
-	C('q', "q", KM_QUIT, CMD_QUIT, false, "quit", "quit (asks while jobs run; they are cancelled)"),
+	CF('?', "?", KM_HELP, CMD_QUIT, false, "help", "this help", 0, 0, 1),
+	CF('q', "q", KM_QUIT, CMD_QUIT, false, "quit", "quit (asks while jobs run; they are cancelled)",
+	    0, 0, 1),
 
 	P(KM_KEY_UP, "Up", KM_UP, "scroll a line"),
 	P(KM_KEY_DOWN, "Down", KM_DOWN, "scroll a line"),
@@ -120,18 +132,35 @@ keymap_help(char *buf, size_t len)
 	return off;
 }
 
-size_t
-keymap_footer(char *buf, size_t len)
+/* Does the entry's hint belong in the footer of a slot in state? */
+static bool
+footer_shows(const struct keymap_entry *e, unsigned state, int maxprio)
 {
-	size_t n = sizeof(table) / sizeof(table[0]), i, off = 0;
+	return e->label != NULL && e->prio <= maxprio && (state & e->need) == e->need &&
+	    (state & e->refuse) == 0;
+}
 
-	if (len > 0)
-		buf[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (table[i].label == NULL)
-			continue;
-		append(buf, len, &off, off ? "  %s %s" : "%s %s",
-		    table[i].name, table[i].label);
+size_t
+keymap_footer(char *buf, size_t len, unsigned state, size_t width)
+{
+	size_t n = sizeof(table) / sizeof(table[0]), i, off;
+	int maxprio;
+
+	for (maxprio = 4; ; maxprio--) {
+		if (len > 0)
+			buf[0] = '\0';
+		off = 0;
+		for (i = 0; i < n; i++) {
+			const struct keymap_entry *e = &table[i];
+			const char *label = e->label;
+
+			if (!footer_shows(e, state, maxprio))
+				continue;
+			if (e->action == KM_IGNORE_TOGGLE && (state & KMW_IGNORED))
+				label = "unignore";
+			append(buf, len, &off, off ? "  %s %s" : "%s %s", e->name, label);
+		}
+		if (off <= width || maxprio == 1)
+			return off;
 	}
-	return off;
 }

@@ -126,7 +126,8 @@ check "80x24: flag and port marks" both 'try 3  HW' 'try 2  port\?'
 check "80x24: three columns of cells fit" hasre '^┌>A1 .*┐┌─A2 .*┐┌─A3 .*┐$'
 check "80x24: more slots than fit: pages" has "page 1/2"
 check "80x24: slots of page 2 are not shown" hasnt "D4"
-check "80x24: footer lists the keys from the table" has "u update  e erase  k kick  d DFU  f flag  l log  Enter details  ? help  q quit"
+check "80x24: footer has the keys for A1's running restore" has " c cancel  f flag  i ignore  l log  Enter details  ? help  q quit"
+check "80x24: ... and not those for an idle phone" hasnt "u update"
 check "80x24: the selected slot's summary" has " A1 iPhone 7 (iPhone9,1) ECID 0x1A2B3C4D5E6F70 recovery, 2 tries"
 check "80x24: no line is wider than 80" hasnt_re '^.{81}'
 

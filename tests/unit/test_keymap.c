@@ -114,31 +114,75 @@ test_help(void **state)
 	free(buf);
 }
 
+/* The footer line for a slot in state st, width columns. */
+static const char *
+footer(unsigned st, size_t width)
+{
+	static char buf[256];
+	size_t n;
+
+	n = keymap_footer(buf, sizeof(buf), st, width);
+	assert_int_equal(n, strlen(buf));
+	return buf;
+}
+
 static void
 test_footer(void **state)
 {
 	const struct keymap_entry *t;
-	char buf[256];
+	const unsigned rec_idle = KMW_PHONE | KMW_RECOVERY | KMW_LOG;
+	static char all[65536];
 	size_t n, i;
+	unsigned st;
 
 	(void)state;
-	assert_true(keymap_footer(buf, sizeof(buf)) <= 80);	/* fits 80x24 */
+	/* an empty port: nothing to do to a phone */
+	assert_string_equal(footer(0, 79), "Enter details  ? help  q quit");
+	/* a recovery phone, idle: at 80 columns the least needed hint gives way */
+	assert_string_equal(footer(rec_idle, 79),
+	    "u update  e erase  k kick  d DFU  f flag  l log  Enter details  ? help  q quit");
+	assert_non_null(strstr(footer(rec_idle, 200), "i ignore"));
+	/* running: cancel, not restore or kick */
+	assert_non_null(strstr(footer(rec_idle | KMW_JOB, 79), "c cancel"));
+	assert_null(strstr(footer(rec_idle | KMW_JOB, 79), "u update"));
+	assert_null(strstr(footer(rec_idle | KMW_JOB, 79), "k kick"));
+	assert_null(strstr(footer(rec_idle, 200), "c cancel"));
+	/* normal mode: recovery instead of kick */
+	assert_non_null(strstr(footer(KMW_PHONE | KMW_NORMAL, 79), "r recovery"));
+	assert_null(strstr(footer(KMW_PHONE | KMW_NORMAL, 79), "k kick"));
+	assert_null(strstr(footer(rec_idle, 200), "r recovery"));
+	/* already in DFU: no guide, but restores */
+	assert_null(strstr(footer(KMW_PHONE | KMW_DFU, 200), "d DFU"));
+	assert_non_null(strstr(footer(KMW_PHONE | KMW_DFU, 200), "e erase"));
+	/* flagged and ignored */
+	assert_non_null(strstr(footer(rec_idle | KMW_FLAGGED, 200), "F unflag"));
+	assert_null(strstr(footer(rec_idle | KMW_FLAGGED, 200), "f flag"));
+	assert_non_null(strstr(footer(rec_idle | KMW_IGNORED, 200), "i unignore"));
+	assert_null(strstr(footer(rec_idle | KMW_IGNORED, 200), "u update"));
+	/* no log yet: no l */
+	assert_null(strstr(footer(KMW_PHONE | KMW_RECOVERY, 200), "l log"));
+	/* however narrow, help and quit stay */
+	assert_string_equal(footer(rec_idle, 10), "? help  q quit");
+
+	/* every state fits 80 columns, ends with help and quit; every hint shows in some state */
+	for (st = 0; st < 256; st++) {
+		const char *f = footer(st, 79);
+
+		assert_true(strlen(f) <= 79);
+		assert_non_null(strstr(f, "? help  q quit"));
+		assert_true(strlen(all) + strlen(footer(st, 1000)) + 3 < sizeof(all));
+		strcat(all, footer(st, 1000));
+		strcat(all, "  ");
+	}
 	t = keymap_table(&n);
 	for (i = 0; i < n; i++)
 		if (t[i].label != NULL) {
 			assert_int_equal(t[i].ctx, KM_GRID);
-			assert_true(has_word(buf, t[i].label));
-			assert_true(has_word(buf, t[i].name));
+			assert_true(has_word(all, t[i].label));
+			assert_true(has_word(all, t[i].name));
 		}
-	assert_non_null(strstr(buf, "? help"));
-	assert_non_null(strstr(buf, "q quit"));
 }
 
-/*
- * The man page's KEYS section has one subsection per context (named as
- * keymap_context_name) listing keys in ".It Cm KEY [, Cm KEY ...]" items.
- * Every key of the table must be there, and nothing else.
- */
 static void
 test_manpage(void **state)
 {
