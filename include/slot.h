@@ -103,6 +103,7 @@ struct slot {
 	bool port_suspect;		/* triage: bad port/cable/hub */
 	char advice_rule[32];
 	char advice[320];
+	bool advice_stop;		/* the advice says stop restoring: no auto policy starts one */
 	char action_msg[128];		/* last recovery/kick result, "" if none */
 
 	enum dfu_phase dfu;

@@ -888,7 +888,9 @@ static void bench_update_advice(struct bench *b, struct bslot *bs, bool announce
 	if (!suspect || adv.hardware) {
 		text_copy(s->advice_rule, adv.rule, sizeof(s->advice_rule));
 		text_copy(s->advice, adv.text, sizeof(s->advice));
+		s->advice_stop = adv.stop_restoring;
 	} else {
+		s->advice_stop = false;
 		text_copy(s->advice_rule, "suspect-port", sizeof(s->advice_rule));
 		snprintf(s->advice, sizeof(s->advice),
 		    "port %s: %d different devices failed here and worked elsewhere; the port, cable or hub is "
@@ -912,6 +914,15 @@ static void auto_policy(struct bench *b, struct bslot *bs)
 	if (bs->auto_done || s->ignored || s->flagged || s->dev.ecid == 0 || s->dfu != DFU_OFF ||
 	    s->job.state == JOB_QUEUED || s->job.state == JOB_RUNNING)
 		return;
+	/* the history says more restores are wasted on this phone (triage: hardware) */
+	if (s->advice_stop && ((s->mode == MODE_DFU && b->cfg->on_dfu == ON_DFU_ERASE) ||
+	    (s->mode == MODE_RECOVERY && b->cfg->on_recovery == ON_RECOVERY_UPDATE))) {
+		bs->auto_done = true;
+		text_copy(s->action_msg, "not restored automatically: its history says stop restoring",
+		    sizeof(s->action_msg));
+		changed(b, bs);
+		return;
+	}
 	if (s->mode == MODE_DFU && b->cfg->on_dfu == ON_DFU_ERASE) {
 		bs->auto_done = true;
 		if (queue_job(b, bs, ACT_ERASE, msg, sizeof(msg)) != 0)
@@ -979,6 +990,7 @@ static void device_arrived(struct bench *b, const struct usbwatch_dev *d)
 			s->dfu = DFU_OFF;
 		s->action_msg[0] = '\0';
 		s->advice[0] = s->advice_rule[0] = '\0';
+		s->advice_stop = false;
 		load_device_state(b, bs);
 	}
 	slot_dfu_arrival(s, now_mono());

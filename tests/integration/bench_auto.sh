@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Auto policies (on_dfu = erase, on_recovery = update) start jobs as phones appear, but never for
-# a phone that is ignored or flagged (both remembered by ECID across runs), and only once per visit.
+# a phone that is ignored or flagged (both remembered by ECID across runs), and only once per visit;
+# nor for a phone whose history says stop restoring (a device-reported hardware error).
 . "$IDB_TOP/tests/lib.sh"
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 IPSW="$T/test.ipsw"
@@ -12,12 +13,21 @@ plug 1-1.2 recovery ecid 0x0000000000d00002 cpid 0x8015 bdid 0x06
 SC
 cat >"$T/auto.scenario" <<'SC'
 speed 4
-hub 1-1 ports 4
+hub 1-1 ports 5
 plug 1-1.1 recovery ecid 0x0000000000d00001 cpid 0x8010 bdid 0x08
 plug 1-1.2 recovery ecid 0x0000000000d00002 cpid 0x8015 bdid 0x06
 plug 1-1.3 recovery ecid 0x0000000000d00003 cpid 0x8010 bdid 0x0c
 plug 1-1.4 dfu ecid 0x0000000000d00004 cpid 0x8015 bdid 0x0e
+plug 1-1.5 recovery ecid 0x0000000000d00005 cpid 0x8010 bdid 0x08
 restore 0x0000000000d00003 fail upload_fs 20 disconnect
+restore 0x0000000000d00004 ok 4
+restore 0x0000000000d00005 fail verify_fs 80 status 53
+SC
+cat >"$T/third.scenario" <<'SC'
+speed 4
+hub 1-1 ports 5
+plug 1-1.4 dfu ecid 0x0000000000d00004 cpid 0x8015 bdid 0x0e
+plug 1-1.5 recovery ecid 0x0000000000d00005 cpid 0x8010 bdid 0x08
 restore 0x0000000000d00004 ok 4
 SC
 cat >"$T/auto.conf" <<'CONF'
@@ -51,4 +61,16 @@ check "the failed phone coming back in recovery is not restarted automatically (
 	[ "$(count_events event=job slot=1-1.3 state=queued)" -eq 1 ]
 check "the ignored phone never got a job" [ "$(count_events event=job slot=1-1.1)" -eq 0 ]
 check "the flagged phone never got a job" [ "$(count_events event=job slot=1-1.2)" -eq 0 ]
+check "the status-53 phone's auto update failed, device-reported" \
+	[ "$(count_events event=job slot=1-1.5 state=failed class=device-reported code=53)" -eq 1 ]
+
+# third visit: the history of the status-53 phone says stop restoring
+mv "$T/events.jsonl" "$T/events-2.jsonl"
+bench_start "$T/third.scenario" -c "$T/auto.conf" --ipsw "$IPSW"
+check "the policy still restores a phone with a clean history" \
+	wait_event 15 event=job slot=1-1.4 action=erase state=running
+check "the status-53 phone gets hardware advice" wait_event 10 event=advice slot=1-1.5 rule=hardware-code
+wait_event 30 event=job slot=1-1.4 state=done >/dev/null
+bench_stop
+check "... and no restore of its own: its history says stop" [ "$(count_events event=job slot=1-1.5)" -eq 0 ]
 done_testing
