@@ -74,6 +74,12 @@ check "the bench still answers commands" alive
 check "the restore program got exactly the parsed arguments, the odd IPSW path as one" \
 	bash -c "printf '%s\n' '$F/restore.sh' -i 0xfa0a0 -y -P -C '$T/home/.cache/idevicebench' \"\$1\" | tail -n +2 | diff - '$FAULT_OUT/argv-0xfa0a0'" _ "$WEIRD"
 check "no shell ever ran the arguments" no_owned
+check "a 1.0.0 child runs without glibc's tcache (libirecovery's use-after-free stays harmless)" \
+	grep -qx 'glibc.malloc.tcache_count=0' "$FAULT_OUT/tunables-0xfa0a0"
+bench_send "erase 1-1.6"
+check "erase: the clean phone is erased, done" wait_count 15 2 event=job slot=1-1.6 state=done
+check "erase: the restore program got -e, before the cache and the IPSW" \
+	bash -c "printf '%s\n' -i 0xfa0a0 -y -P -e -C '$T/home/.cache/idevicebench' \"\$1\" | diff - '$FAULT_OUT/argv-0xfa0a0'" _ "$WEIRD"
 # a command line with shell syntax is refused by the parser and runs nothing
 bench_send "update 1-1.6; touch owned5"
 check "shell syntax in a slot name is refused (error event)" ev_wait 10 event=error "text~bad slot name"
@@ -87,8 +93,8 @@ check "exits 0 on quit" [ "$BENCH_RC" -eq 0 ]
 check "every event is clean JSON: no control character reached stdout" events_clean
 check "failure messages carry no raw escape (garbage job)" \
 	bash -c "! grep -q 'PWNED.*\\\\u001b\|\\\\u001b' '$T/events.jsonl'"
-check "history complete: six attempts, all closed in a final state" history_complete "$T/history.db" 6
+check "history complete: seven attempts, all closed in a final state" history_complete "$T/history.db" 7
 check "history: crash, cancel and clean run recorded as such" \
-	bash -c "[ \"\$(sqlite3 '$T/history.db' \"select group_concat(state || ':' || coalesce(class,''), ' ') from (select * from attempts order by ecid)\")\" = 'done: failed:crashed cancelled:cancelled failed:unknown done: failed:unknown' ]"
+	bash -c "[ \"\$(sqlite3 '$T/history.db' \"select group_concat(state || ':' || coalesce(class,''), ' ') from (select * from attempts order by ecid)\")\" = 'done: done: failed:crashed cancelled:cancelled failed:unknown done: failed:unknown' ]"
 check "no restore program left running" bash -c "for f in '$FAULT_OUT'/pid-*; do ! kill -0 \$(cat \$f) 2>/dev/null || exit 1; done"
 done_testing

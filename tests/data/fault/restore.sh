@@ -12,7 +12,8 @@
 # $FAULT_OUT/next-ECID, when it exists, names the behaviour (f1..f6) of the next run
 # only (it is removed), so one phone can misbehave once and then restore cleanly.
 # Every run writes its argv, one argument a line, to $FAULT_OUT/argv-ECID
-# (when FAULT_OUT is set), and its pid to $FAULT_OUT/pid-ECID.
+# (when FAULT_OUT is set), its pid to $FAULT_OUT/pid-ECID and the
+# GLIBC_TUNABLES it was given to $FAULT_OUT/tunables-ECID.
 case "${1:-}" in
 -v) echo "idevicerestore 1.0.0"; exit 0 ;;
 esac
@@ -26,6 +27,7 @@ if [ -n "${FAULT_OUT:-}" ]; then
 	: >"$FAULT_OUT/argv-$ecid"
 	for a in "$@"; do printf '%s\n' "$a" >>"$FAULT_OUT/argv-$ecid"; done
 	echo $$ >"$FAULT_OUT/pid-$ecid"
+	printf '%s\n' "${GLIBC_TUNABLES:-}" >"$FAULT_OUT/tunables-$ecid"
 fi
 behave=$ecid
 if [ -n "${FAULT_OUT:-}" ] && [ -f "$FAULT_OUT/next-$ecid" ]; then
