@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Limits under load: 24 restores queued at once on three root ports with max_jobs 10 and
 # max_jobs_per_root 2: neither limit is ever exceeded, all 24 finish, queue order is kept.
+# A queued job whose phone is unplugged before its turn is dropped, and the queue moves on.
 . "$IDB_TOP/tests/lib.sh"
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 S="$IDB_TOP/tests/data/scenarios"
@@ -63,4 +64,38 @@ PY
 rc=$?
 diag "$T/check.out"
 if [ $rc -eq 0 ]; then ok "never more than 10 running nor 2 per root in USB-heavy steps; order kept"; else not_ok "limits"; fi
+
+# ---- a queued phone leaves before its turn ---------------------------------------------
+mv "$T/events.jsonl" "$T/events-24.jsonl"
+cat >"$T/one.conf" <<'CONF'
+[bench]
+max_jobs = 1
+CONF
+cat >"$T/three.scenario" <<'SC'
+speed 3
+hub 1-1 ports 4
+plug 1-1.1 recovery ecid 0x0000000000b00001 cpid 0x8010 bdid 0x08
+plug 1-1.2 recovery ecid 0x0000000000b00002 cpid 0x8010 bdid 0x08
+plug 1-1.3 recovery ecid 0x0000000000b00003 cpid 0x8010 bdid 0x08
+restore 0x0000000000b00001 ok 12
+restore 0x0000000000b00003 ok 4
+SC
+bench_start "$T/three.scenario" -c "$T/one.conf" --ipsw "$IPSW"
+wait_event 10 event=device port=1-1.3 >/dev/null
+bench_send "update 1-1.1"
+bench_send "update 1-1.2"
+bench_send "update 1-1.3"
+check "max_jobs 1: the second phone waits, first in the queue" \
+	wait_event 10 event=job slot=1-1.2 state=queued position=1
+wait_event 10 event=job slot=1-1.1 state=running >/dev/null
+sim_ctl "unplug 1-1.2" >/dev/null 2>&1
+check "its phone unplugged: the queued job is dropped (cancelled), not run" \
+	wait_event 10 event=job slot=1-1.2 state=cancelled "message=~left before its turn"
+check "the first restore ends done" wait_event 60 event=job slot=1-1.1 state=done
+check "the queue moves on to the third phone, which ends done" \
+	wait_event 60 event=job slot=1-1.3 state=done
+bench_stop
+check "the dropped job never ran" [ "$(count_events event=job slot=1-1.2 state=running)" -eq 0 ]
+check "history: the two restores are attempts, the dropped job is none (nothing ran)" \
+	[ "$(sqlite3 "$T/history.db" "select group_concat((ecid - $((0xb00000))) || ':' || state, ' ') from (select * from attempts where ecid >= $((0xb00000)) order by ecid)")" = "1:done 3:done" ]
 done_testing
