@@ -3,6 +3,7 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 DATADIR  ?= $(PREFIX)/share/idevicebench
+LIBDIR   ?= $(PREFIX)/lib/idevicebench
 DESTDIR  ?=
 CC       ?= cc
 BUILD    ?= build
@@ -12,7 +13,7 @@ PKGS     := ncursesw libusb-1.0 libimobiledevice-1.0 libirecovery-1.0 libplist-2
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wno-format-truncation
 STD      := -std=gnu11
-CPPFLAGS += -iquote include -DIDB_VERSION='"$(VERSION)"' -DIDB_DATADIR='"$(DATADIR)"'
+CPPFLAGS += -iquote include -DIDB_VERSION='"$(VERSION)"' -DIDB_DATADIR='"$(DATADIR)"' -DIDB_LIBDIR='"$(LIBDIR)"'
 ifeq ($(SAN),1)
 OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN    := -fsanitize=address,undefined
@@ -33,10 +34,13 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 BIN      := $(BUILD)/idevicebench
+# Preloaded into Debian's idevicerestore 1.0.0 children (src/preload/irecvfix.c).
+# Never sanitized: it runs inside programs that are not.
+IRECVFIX := $(BUILD)/libidevicebench-irecvfix.so
 
 .PHONY: all deps check check-asan check-run check-layers demo run install clean bench fuzz
 
-all: $(BIN) tests-build
+all: $(BIN) $(IRECVFIX) tests-build
 
 deps:
 	@scripts/install-deps
@@ -52,6 +56,10 @@ $(BUILD)/src/%.o: src/%.c
 $(BIN): $(CORE_OBJ) $(APP_OBJ)
 	$(CC) $(LDFLAGS) $(LDSAN) -o $@ $^ $(PKG_LIBS)
 	@ln -sf $(BUILD)/idevicebench idevicebench 2>/dev/null || true
+
+$(IRECVFIX): src/preload/irecvfix.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $(STD) -shared -fPIC -o $@ $<
 
 # Unit tests link every module except main; they may use any of them.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ) tests/unit/testutil.h
@@ -90,12 +98,14 @@ demo: deps
 		--db $(BUILD)/demo/history.db --log-dir $(BUILD)/demo/logs
 
 run: deps
-	@$(MAKE) --no-print-directory $(BIN)
+	@$(MAKE) --no-print-directory $(BIN) $(IRECVFIX)
 	$(BIN)
 
-install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
+install: $(BIN) $(IRECVFIX)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR) \
+		$(DESTDIR)$(LIBDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/idevicebench
+	install -m 0644 $(IRECVFIX) $(DESTDIR)$(LIBDIR)/libidevicebench-irecvfix.so
 	install -m 0644 man/idevicebench.1 $(DESTDIR)$(MANDIR)/man1/idevicebench.1
 	install -m 0644 man/idevicebench.conf.5 $(DESTDIR)$(MANDIR)/man5/idevicebench.conf.5
 	install -m 0644 config/models.tsv $(DESTDIR)$(DATADIR)/models.tsv

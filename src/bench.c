@@ -94,6 +94,8 @@ struct bench {
 	char ipsw_err[256];		/* why the IPSW could not be read, said at start */
 	char ipsw_base_desc[128];
 	struct ipsw_prep *prep;		/* one-time filesystem extraction for 1.0.0 children */
+	char irecvfix[PATH_MAX];	/* the preload for 1.0.0 children, "" if not found */
+	char preload_env[PATH_MAX * 2 + 16];	/* "LD_PRELOAD=..." for 1.0.0 children */
 	bool prep_done;
 	char log_dir[512];
 	char work_dir[512];
@@ -609,11 +611,15 @@ static void launch(struct bench *b, struct bslot *bs)
 	argv[n] = NULL;
 	/*
 	 * Debian 12's libirecovery 1.0.0 frees the device list in
-	 * irecv_open_with_ecid and keeps reading it; without the tcache the
-	 * freed memory is not reused at once and the child survives.
+	 * irecv_open_with_ecid and keeps reading it. Without the tcache the
+	 * freed memory is not reused at once and a phone alone on the bus
+	 * survives; with other Apple devices listed before it only the
+	 * preloaded fix helps (src/preload/irecvfix.c).
 	 */
 	if (b->dialect != DIALECT_MASTER)
 		env[ne++] = "GLIBC_TUNABLES=glibc.malloc.tcache_count=0";
+	if (b->dialect != DIALECT_MASTER && b->preload_env[0])
+		env[ne++] = b->preload_env;
 	env[ne] = NULL;
 
 	memset(&spec, 0, sizeof(spec));
@@ -1441,6 +1447,37 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			changed(b, b->slots[i]);
 }
 
+/*
+ * Debian's libirecovery 1.0.0 walks a freed device list when another Apple
+ * device is listed before the child's own (src/preload/irecvfix.c): find the
+ * library that neutralises it, beside the binary (the build directory) or
+ * where `make install` put it.
+ */
+static void find_irecvfix(struct bench *b)
+{
+	char exe[PATH_MAX], cand[PATH_MAX + 64], *slash;
+	const char *pre = getenv("LD_PRELOAD");
+	ssize_t n;
+
+	b->irecvfix[0] = b->preload_env[0] = '\0';
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL)
+			*slash = '\0';
+		snprintf(cand, sizeof(cand), "%s/libidevicebench-irecvfix.so", exe);
+		if (access(cand, R_OK) == 0)
+			text_copy(b->irecvfix, cand, sizeof(b->irecvfix));
+	}
+	if (b->irecvfix[0] == '\0' && access(IDB_LIBDIR "/libidevicebench-irecvfix.so", R_OK) == 0)
+		text_copy(b->irecvfix, IDB_LIBDIR "/libidevicebench-irecvfix.so", sizeof(b->irecvfix));
+	if (b->irecvfix[0] == '\0')
+		return;
+	/* keep what is preloaded already (the bench simulator's umockdev) */
+	snprintf(b->preload_env, sizeof(b->preload_env), "LD_PRELOAD=%s%s%s",
+	    pre && *pre ? pre : "", pre && *pre ? ":" : "", b->irecvfix);
+}
+
 static void probe_restore_prog(struct bench *b)
 {
 	char ver[128] = "";
@@ -1574,6 +1611,7 @@ struct bench *bench_new(struct ev_loop *loop, struct config *cfg, const struct b
 		store_set_scope(b->store, cfg->name);
 	}
 	probe_restore_prog(b);
+	find_irecvfix(b);
 	b->st.usbmuxd_ok = idev_usbmuxd_running();
 	ev_timer_init(&b->tick, tick_cb, 1.0, 1.0);
 	ev_timer_init(&b->reap, reap_cb, 0, 0);
@@ -1591,6 +1629,11 @@ int bench_start(struct bench *b, char *err, size_t errlen)
 		    "(set restore_cmd or --restore-cmd)", b->restore_cmd);
 	if (b->ipsw[0] && !b->ipsw_info_ok)
 		bench_error(b, "IPSW %s: %s", b->ipsw, b->ipsw_err);
+	if (b->dialect != DIALECT_MASTER && strcmp(b->st.restore_version, "missing") != 0 &&
+	    b->irecvfix[0] == '\0')
+		bench_error(b, "libidevicebench-irecvfix.so not found (next to the binary or in %s): "
+		    "idevicerestore 1.0.0 children may crash at detect when several phones are "
+		    "plugged in", IDB_LIBDIR);
 	for (size_t i = 0; i < b->cfg->nslots; i++)
 		add_slot(b, b->cfg->slots[i].port, b->cfg->slots[i].label);
 	b->idev = idev_new(b->loop, idev_cb, b);

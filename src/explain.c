@@ -79,9 +79,10 @@ explain_advice(const struct err_result *r, const struct rp_summary *p)
 		    "newer idevicerestore (restore_cmd)";
 	case EC_CRASHED:
 		if (strstr(r->message, "irecv_open_with_ecid") != NULL)
-			return "retry with GLIBC_TUNABLES=glibc.malloc."
-			    "tcache_count=0 in the child's environment, or a "
-			    "libirecovery with ce1d31f";
+			return "run it from idevicebench, which preloads "
+			    "libidevicebench-irecvfix.so into 1.0.0 children "
+			    "(by hand: LD_PRELOAD=<that file> idevicerestore ...), "
+			    "or use a libirecovery with ce1d31f";
 		return "retry; if the restore program keeps crashing, keep "
 		    "the log and update idevicerestore";
 	case EC_CANCELLED:

@@ -24,18 +24,22 @@ for l in open(sys.argv[1]):
     if e.get("event")=="job" and e.get("slot")=="1-2.2" and e.get("pid"): print(e["pid"]); break
 ' "$T/events.jsonl")
 	# the live child's command line and environment, as the bench made them
-	local argv tun
+	local argv tun pre
 	argv=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
 	tun=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^GLIBC_TUNABLES=//p')
+	pre=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^LD_PRELOAD=//p')
 	check "$dialect: the child runs as <restore_cmd> -i 0xECID -y -P ... IPSW" \
 		bash -c "[[ '$argv' == *fakerestore' -i 0xa10008 -y -P '*'$IPSW ' ]]"
 	if [ "$dialect" = master ]; then
 		check "master: the child gets --logfile=- (its log on the pipe, not in a file)" \
 			bash -c "[[ '$argv' == *' --logfile=- '* ]]"
 		check "master: no tcache workaround for it" [ -z "$tun" ]
+		check "master: no libirecovery workaround preloaded" bash -c "[[ '$pre' != *irecvfix* ]]"
 	else
 		check "1.0.0: no --logfile (1.0.0 has none)" bash -c "[[ '$argv' != *--logfile* ]]"
 		check "1.0.0: the child runs without glibc's tcache" [ "$tun" = glibc.malloc.tcache_count=0 ]
+		check "1.0.0: the libirecovery fix is preloaded, after what was preloaded already" \
+			bash -c "[[ '$pre' == *libumockdev-preload*:*/libidevicebench-irecvfix.so ]]"
 	fi
 	bench_send "cancel 1-2.2"
 	check "$dialect: cancel ends the job cancelled" wait_event 20 event=job slot=1-2.2 state=cancelled
