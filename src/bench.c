@@ -1352,8 +1352,18 @@ size_t bench_flag_suggestions(struct bench *b, size_t i, char out[][128], size_t
 		snprintf(out[n++], 128, "restore fails: %s at %s %.0f%%", sh, rp_step_name(s->job.result.step),
 		    s->job.result.percent);
 	}
-	if (s->attempts >= 3 && n < max)
-		snprintf(out[n++], 128, "%d failed restores: needs board-level diagnosis", s->attempts);
+	if (s->dev.ecid != 0 && b->store != NULL && n < max) {
+		struct bench_attempt *h = calloc(HISTORY_MAX, sizeof(*h));
+		size_t nh = h ? store_attempts(b->store, s->dev.ecid, h, HISTORY_MAX) : 0, k;
+		int failed = 0;
+
+		/* failures only: a phone restored fine once and failing now is not "3 failures" */
+		for (k = 0; k < nh; k++)
+			failed += h[k].state == JOB_FAILED && strcmp(h[k].cls, "signing") != 0;
+		free(h);
+		if (failed >= 3)
+			snprintf(out[n++], 128, "%d failed restores: needs board-level diagnosis", failed);
+	}
 	if (n < max)
 		snprintf(out[n++], 128, "USB port / Tristar (charging port, USB controller)");
 	if (n < max)

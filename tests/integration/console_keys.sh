@@ -141,6 +141,8 @@ keys Up
 tcheck "Up selects A2" wait_scr 3 "┌>A2 "
 keys f
 tcheck "f opens the flag menu with suggestions" wait_scr 3 "[Ff]lag"
+tcheck "the menu suggests A2's own failure" wait_scr 3 "restore fails: "
+tcheck "... and not 'N failed restores' after a single failure" scr_not "failed restores"
 keys -l "bad flex"
 keys Enter
 tcheck "A2 is shown flagged" wait_cell 5 A2 "HW|bad flex"
