@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -182,6 +183,9 @@ explain_json(const struct err_result *r, const struct rp_summary *p)
 	o = json_object();
 	if (o == NULL)
 		return -1;
+	/* the job event's shape (DESIGN.md), so one reader takes both */
+	json_object_set_new(o, "event", json_string("job"));
+	json_object_set_new(o, "time", json_real((double)time(NULL)));
 	json_object_set_new(o, "state", json_string(r->ok ? "done" : "failed"));
 	json_object_set_new(o, "class", r->ok ? json_null() :
 	    json_string(errclass_name(r->cls)));

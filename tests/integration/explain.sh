@@ -43,8 +43,9 @@ for log in "${logs[@]}"; do
 	rc=$?
 	got=$(jq -r '[.state, (.class // "none"), (if .code == null then "none" else (.code|tostring) end),
 	    (.step // "none"), ((.percent + 0.5) | floor | tostring),
-	    (if (.advice|length) > 0 and (.message|length) > 0 then "y" else "n" end)] | join(" ")' <"$tmp/json" 2>&1)
-	want="$want_outcome $want_class $want_code $want_step $want_pct y"
+	    (if (.advice|length) > 0 and (.message|length) > 0 then "y" else "n" end),
+	    (if .event == "job" and (.time|type) == "number" then "y" else "n" end)] | join(" ")' <"$tmp/json" 2>&1)
+	want="$want_outcome $want_class $want_code $want_step $want_pct y y"
 	lines=$(wc -l <"$tmp/json")
 	if [ $rc -eq 0 ] && [ "$got" = "$want" ] && [ "$lines" -eq 1 ]; then
 		ok "explain --json $name"
