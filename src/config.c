@@ -278,9 +278,17 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fileno(f), &st) == 0 && geteuid() == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IWOTH)) {
+	/*
+	 * As root the configuration names the program to run (restore_cmd):
+	 * a file that anyone but root can change would let them run anything
+	 * as root. World-writable, or writable by a group other than root's,
+	 * is refused.
+	 */
+	if (fstat(fileno(f), &st) == 0 && geteuid() == 0 && S_ISREG(st.st_mode) &&
+	    ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0))) {
 		fclose(f);
-		snprintf(err, errlen, "%s: writable by others; refusing it when running as root", path);
+		snprintf(err, errlen, "%s: writable by others%s; refusing it when running as root",
+		    path, (st.st_mode & S_IWOTH) ? "" : " (its group)");
 		return -1;
 	}
 	rc = ini_parse_file(f, handler, &p);

@@ -67,6 +67,12 @@ if [ "$(id -u)" -eq 0 ]; then
 	check "world-writable config: the message says why" grep -q "writable by others" "$T/n.out"
 	chmod 0644 "$T/open.conf"
 	check "the same file, not writable by others: accepted" "$IDEVICEBENCH" -n -c "$T/open.conf"
+	chgrp 65534 "$T/open.conf" && chmod 0664 "$T/open.conf"
+	"$IDEVICEBENCH" -n -c "$T/open.conf" >"$T/n.out" 2>&1
+	rc=$?
+	check "config writable by a group other than root's: refused with status 2" [ $rc -eq 2 ]
+	chgrp 0 "$T/open.conf"
+	check "group-writable by root's group: accepted" "$IDEVICEBENCH" -n -c "$T/open.conf"
 else
 	ok "config permissions # SKIP not root"
 fi

@@ -126,6 +126,15 @@ static void test_file_permissions(void **st)
 	if (geteuid() == 0) {
 		assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -1);
 		assert_non_null(strstr(err, "writable by others"));
+		/* group-writable: refused when the group is not root's */
+		chmod(path, 0664);
+		assert_int_equal(chown(path, 0, 0), 0);
+		config_defaults(&cfg);
+		assert_int_equal(config_load(&cfg, path, err, sizeof(err)), 0);
+		assert_int_equal(chown(path, 0, 65534), 0);
+		config_defaults(&cfg);
+		assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "writable by others (its group)"));
 	}
 	unlink(path);
 	assert_int_equal(config_load(&cfg, path, err, sizeof(err)), -1);
