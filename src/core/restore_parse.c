@@ -685,6 +685,25 @@ is_device_log_start(const char *msg, size_t len)
 	    (msg[len - n - 1] == 'L' || msg[len - n - 1] == 'l');
 }
 
+/*
+ * Colour codes master writes when its output is a terminal (a `script`
+ * capture, a tee through a pty): "\033[m\033[0;31m\033[1m" before a message.
+ */
+static const char *
+skip_sgr(const char *s)
+{
+	const char	*p;
+
+	while (s[0] == '\033' && s[1] == '[') {
+		for (p = s + 2; is_digit(*p) || *p == ';'; p++)
+			;
+		if (*p != 'm')
+			break;
+		s = p + 1;
+	}
+	return s;
+}
+
 /* Judge one complete line (NUL-terminated in rp->line). */
 static void
 parse_line(struct restore_parse *rp, char *s, size_t len)
@@ -696,8 +715,8 @@ parse_line(struct restore_parse *rp, char *s, size_t len)
 
 	rp->sum.lines++;
 
-	msg = s;
-	if ((p = strip_log_prefix(s, &level)) != NULL) {
+	msg = skip_sgr(s);
+	if ((p = strip_log_prefix(msg, &level)) != NULL) {
 		msg = p;
 		mlog = 1;
 		set_dialect(rp, DIALECT_MASTER);
