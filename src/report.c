@@ -302,7 +302,49 @@ distinct_devices_on(const struct triage_attempt *t, size_t n, const char *port)
 	return count;
 }
 
-/* idevicebench ports [--db FILE|URL] [--bench NAME|all] */
+#define REPORT_MAX_BENCHES	64
+
+/*
+ * The benches a shared history holds (from its attempts), sorted; one
+ * entry, "", when there is no bench scope to tell apart.
+ */
+static size_t
+distinct_benches(struct store *st, char (*names)[64], size_t max)
+{
+	struct store_attempt	*a;
+	size_t			 n, nb = 0, i, j;
+
+	if ((a = calloc(REPORT_MAX_ATTEMPTS, sizeof(*a))) == NULL)
+		return 0;
+	n = store_attempts_ex(st, 0, a, REPORT_MAX_ATTEMPTS);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nb; j++) {
+			if (strcmp(names[j], a[i].bench) == 0)
+				break;
+		}
+		if (j == nb && nb < max)
+			text_copy(names[nb++], a[i].bench, sizeof(names[0]));
+	}
+	free(a);
+	for (i = 1; i < nb; i++) {
+		char	key[64];
+
+		text_copy(key, names[i], sizeof(key));
+		for (j = i; j > 0 && strcmp(names[j - 1], key) > 0; j--)
+			memcpy(names[j], names[j - 1], sizeof(names[0]));
+		text_copy(names[j], key, sizeof(names[0]));
+	}
+	return nb;
+}
+
+/*
+ * idevicebench ports [--db FILE|URL] [--bench NAME|all]
+ *
+ * A port path names a different physical port on every bench, so the
+ * statistics are always per bench: with one bench (or --bench NAME) the
+ * table is that bench's; with several (a shared history, --bench all or no
+ * --bench) each row starts with its bench's name.
+ */
 int
 ports_main(int argc, char **argv)
 {
@@ -310,8 +352,9 @@ ports_main(int argc, char **argv)
 	struct store		*st;
 	struct triage_attempt	*t;
 	struct triage_port	 p;
-	char			(*ports)[32] = NULL;
-	size_t			 n, np, i;
+	char			(*ports)[32] = NULL, (*benches)[64] = NULL;
+	size_t			 n, np, nb, b, i, rows = 0;
+	bool			 multi;
 	int			 rc;
 
 	if (report_args(argc, argv, false, false, &o) == -1) {
@@ -322,36 +365,55 @@ ports_main(int argc, char **argv)
 		return 1;
 	t = calloc(REPORT_MAX_ATTEMPTS, sizeof(*t));
 	ports = calloc(1024, sizeof(*ports));
-	if (t == NULL || ports == NULL) {
+	benches = calloc(REPORT_MAX_BENCHES, sizeof(*benches));
+	if (t == NULL || ports == NULL || benches == NULL) {
 		fprintf(stderr, "idevicebench ports: out of memory\n");
 		rc = 1;
 		goto out;
 	}
-	/* port statistics belong to one bench; a shared history holds several */
-	if (o.bench != NULL && strcmp(o.bench, "all") != 0)
-		store_set_scope(st, o.bench);
-	n = store_triage_attempts(st, 0, t, REPORT_MAX_ATTEMPTS);
-	np = distinct_ports(t, n, ports, 1024);
+	if (o.bench != NULL && strcmp(o.bench, "all") != 0) {
+		text_sanitize(benches[0], sizeof(benches[0]), o.bench, strlen(o.bench));
+		nb = 1;
+		multi = false;
+	} else {
+		nb = distinct_benches(st, benches, REPORT_MAX_BENCHES);
+		multi = nb > 1;
+		if (nb == REPORT_MAX_BENCHES)
+			fprintf(stderr, "idevicebench ports: more than %d benches; showing the first %d\n",
+			    REPORT_MAX_BENCHES - 1, REPORT_MAX_BENCHES);
+	}
+	if (multi)
+		printf("%-16s  ", "BENCH");
 	printf("%-12s  %8s  %8s  %7s  %7s  %-7s  %s\n", "PORT", "ATTEMPTS", "FAILURES",
 	    "DEVICES", "FAIL%", "VERDICT", "WHY");
-	for (i = 0; i < np; i++) {
-		char	why[96] = "";
+	for (b = 0; b < nb; b++) {
+		/* "" (rows without a bench name, or a lone bench) is every row */
+		store_set_scope(st, nb > 1 || o.bench != NULL ? benches[b] : NULL);
+		n = store_triage_attempts(st, 0, t, REPORT_MAX_ATTEMPTS);
+		np = distinct_ports(t, n, ports, 1024);
+		for (i = 0; i < np; i++) {
+			char	why[96] = "";
 
-		triage_port_assess(ports[i], t, n, &p);
-		if (p.suspect)
-			snprintf(why, sizeof(why), "%d devices failed here, then worked elsewhere",
-			    p.devices_failed_ok_elsewhere);
-		printf("%-12s  %8d  %8d  %7d  %6.0f%%  %-7s  %s\n", dash(ports[i]), p.attempts,
-		    p.failures, distinct_devices_on(t, n, ports[i]),
-		    p.attempts > 0 ? 100.0 * p.failures / p.attempts : 0.0,
-		    p.suspect ? "suspect" : "ok", why);
+			triage_port_assess(ports[i], t, n, &p);
+			if (p.suspect)
+				snprintf(why, sizeof(why), "%d devices failed here, then worked elsewhere",
+				    p.devices_failed_ok_elsewhere);
+			if (multi)
+				printf("%-16s  ", benches[b][0] != '\0' ? benches[b] : "-");
+			printf("%-12s  %8d  %8d  %7d  %6.0f%%  %-7s  %s\n", dash(ports[i]), p.attempts,
+			    p.failures, distinct_devices_on(t, n, ports[i]),
+			    p.attempts > 0 ? 100.0 * p.failures / p.attempts : 0.0,
+			    p.suspect ? "suspect" : "ok", why);
+			rows++;
+		}
 	}
-	if (np == 0)
+	if (rows == 0)
 		fprintf(stderr, "idevicebench ports: no attempts yet\n");
 	rc = finish_output("ports");
 out:
 	free(t);
 	free(ports);
+	free(benches);
 	store_close(st);
 	return rc;
 }

@@ -30,6 +30,16 @@ out_b=$("$IDEVICEBENCH" ports --db "$db" --bench bench-b)
 check "bench-a: its 1-1.1 is suspect" bash -c "grep -E '^ *1-1\.1 ' <<<'$out_a' | grep -q suspect"
 check "bench-b: its 1-1.1 is fine" bash -c "grep -E '^ *1-1\.1 ' <<<'$out_b' | grep -vq suspect"
 check "bench-b: counts only its own attempts" bash -c "grep -E '^ *1-1\.1 ' <<<'$out_b' | grep -qE '^ *1-1\.1 +2 +0 '"
+out_all=$("$IDEVICEBENCH" ports --db "$db" --bench all)
+printf '%s\n' "$out_all" | sed 's/^/# /'
+check "--bench all: a BENCH column heads the table" bash -c "head -1 <<<'$out_all' | grep -qE '^BENCH +PORT '"
+check "--bench all: bench-a's 1-1.1 is its own row, suspect" \
+	bash -c "grep -E '^bench-a +1-1\.1 +3 +3 ' <<<'$out_all' | grep -q suspect"
+check "--bench all: bench-b's 1-1.1 is its own row, fine" \
+	bash -c "grep -E '^bench-b +1-1\.1 +2 +0 ' <<<'$out_all' | grep -vq suspect"
+check "no --bench is the same table as --bench all" \
+	bash -c "[ \"\$('$IDEVICEBENCH' ports --db '$db')\" = \"\$1\" ]" _ "$out_all"
+check "--bench NAME: no BENCH column" bash -c "head -1 <<<'$out_a' | grep -qE '^PORT '"
 check "a bad --bench use is a usage error (2)" bash -c "'$IDEVICEBENCH' ports --db '$db' --bench; [ \$? -eq 2 ]"
 mkdir -p "$XDG_CONFIG_HOME/idevicebench"
 printf '[history]\npath = %s\n' "$db" >"$XDG_CONFIG_HOME/idevicebench/idevicebench.conf"
