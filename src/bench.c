@@ -1000,8 +1000,16 @@ static void device_arrived(struct bench *b, const struct usbwatch_dev *d)
 		load_device_state(b, bs);
 	}
 	slot_dfu_arrival(s, now_mono());
-	if (b->store && nd.ecid)
-		store_device_seen(b->store, nd.ecid, nd.product_type, nd.name, nd.udid, time(NULL));
+	if (b->store && nd.ecid) {
+		/*
+		 * What set_model() learnt (recovery and DFU carry only CPID and
+		 * BDID), but only a real model name: "CPID 8010 BDID 08" is no name.
+		 */
+		const struct model *m = s->dev.product_type[0] ? models_find_product(s->dev.product_type) : NULL;
+
+		store_device_seen(b->store, nd.ecid, s->dev.product_type, m != NULL ? m->name : nd.name,
+		    nd.udid, time(NULL));
+	}
 	if (mode == MODE_NORMAL && nd.udid[0] && !bs->idev_pending &&
 	    (nd.ecid == 0 || nd.version[0] == '\0') && b->idev) {
 		bs->idev_pending = true;
