@@ -62,6 +62,16 @@ skip_all() {
 	exit 77
 }
 
+# skip_pg REASON: a PostgreSQL test that cannot run skips, unless CI asked
+# for PostgreSQL (IDB_REQUIRE_PG=1, set by .ci/run): then it is a failure.
+skip_pg() {
+	if [ "${IDB_REQUIRE_PG:-0}" = 1 ]; then
+		not_ok "PostgreSQL is required here (IDB_REQUIRE_PG=1): $*"
+		done_testing
+	fi
+	skip_all "$@"
+}
+
 # bench_start SCENARIO [idevicebench args...]: the real binary in --json mode under benchsim.
 # Commands: bench_send "update A1". Events accumulate in $T/events.jsonl.
 bench_start() {

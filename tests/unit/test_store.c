@@ -687,11 +687,17 @@ g_setup_pg(void **state)
 	return run_cmd(argv, url, sizeof(url)) == 0 ? 0 : -1;
 }
 
+/* No server: skip, unless CI asked for PostgreSQL (IDB_REQUIRE_PG=1). */
 static void
 need_backend(void)
 {
-	if (on_pg && !pg_ok)
+	const char	*req = getenv("IDB_REQUIRE_PG");
+
+	if (on_pg && !pg_ok) {
+		if (req != NULL && strcmp(req, "1") == 0)
+			fail_msg("PostgreSQL is required (IDB_REQUIRE_PG=1) but no test server started");
 		skip();
+	}
 }
 
 static void
