@@ -847,6 +847,22 @@ test_cr_storm_and_escapes(void **state)
 	assert_true(s->flags & RPF_LOST_RESTORE);
 	assert_true(strlen(s->mode) < sizeof s->mode);
 	rp_free(rp);
+
+	/* master on a terminal: colour codes lead its lines, the lines still count */
+	rp = parse_str("\x1b[mFlashing firmware (18)\n"
+	    "\x1b[m\x1b[0;1mprogress: 4 0.120000\n"
+	    "\x1b[0;31m\x1b[1m14:02:57.815   <Error> Could not read data (-4). Aborting.\n", NULL);
+	s = rp_summary(rp);
+	assert_int_equal(s->step, STEP_FLASH_FW);
+	assert_true(s->percent > 11.9 && s->percent < 12.1);
+	assert_int_equal(s->dialect, DIALECT_MASTER);
+	assert_true(s->errors >= 1);
+	rp_free(rp);
+
+	/* only SGR is skipped: a screen clear is not a colour, the line is not progress */
+	rp = parse_str("\x1b[2Jprogress: 4 0.500000\n\x1b[1;2Hprogress: 3 0.5\n", NULL);
+	assert_int_equal(rp_summary(rp)->step, STEP_NONE);
+	rp_free(rp);
 }
 
 static void
