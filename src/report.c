@@ -304,6 +304,12 @@ distinct_devices_on(const struct triage_attempt *t, size_t n, const char *port)
 
 #define REPORT_MAX_BENCHES	64
 
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 /*
  * The benches a shared history holds (from its attempts), sorted; one
  * entry, "", when there is no bench scope to tell apart.
@@ -326,14 +332,7 @@ distinct_benches(struct store *st, char (*names)[64], size_t max)
 			text_copy(names[nb++], a[i].bench, sizeof(names[0]));
 	}
 	free(a);
-	for (i = 1; i < nb; i++) {
-		char	key[64];
-
-		text_copy(key, names[i], sizeof(key));
-		for (j = i; j > 0 && strcmp(names[j - 1], key) > 0; j--)
-			memcpy(names[j], names[j - 1], sizeof(names[0]));
-		text_copy(names[j], key, sizeof(names[0]));
-	}
+	qsort(names, nb, sizeof(names[0]), cmp_name);
 	return nb;
 }
 

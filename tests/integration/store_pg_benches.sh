@@ -17,6 +17,15 @@ IPSW="$T/test.ipsw"
 python3 "$IDB_TOP/tests/data/mkipsw.py" "$IPSW"
 
 q() { psql -X -A -t -q -c "$1" "$URL"; }
+# q_is SECONDS WANT SQL: true once the server answers SQL with WANT
+q_is() {
+	local i
+	for i in $(seq 1 $(($1 * 5))); do
+		[ "$(q "$3" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
 
 # start_bench NAME SCENARIO-TEXT: one bench in $T/NAME, events in $T/NAME/events.jsonl
 start_bench() {
@@ -72,12 +81,8 @@ check "both benches migrated the empty database at once: one schema version" \
 printf 'update 1-2.3\n' >&7
 check "bench-a: the restore fails as the scenario says" \
 	wait_ev bench-a 40 event=job slot=1-2.3 state=failed class=connection-lost
-for i in $(seq 1 50); do
-	[ "$(q "SELECT count(*) FROM attempts WHERE bench = 'bench-a' AND state = 'failed'")" = 1 ] && break
-	sleep 0.2
-done
 check "bench-a's failed attempt is on the server under its bench name" \
-	test "$(q "SELECT count(*) FROM attempts WHERE bench = 'bench-a' AND state = 'failed' AND class = 'connection-lost'")" = 1
+	q_is 10 1 "SELECT count(*) FROM attempts WHERE bench = 'bench-a' AND state = 'failed' AND class = 'connection-lost'"
 
 # the phone walks over to bench-b while the server is up: it arrives with its history
 "$BENCHSIM" --send "$T/bench-b/ctl.sock" "plug 1-1.1 recovery ecid $ECID cpid 0x8010 bdid 0x08" >/dev/null
@@ -91,12 +96,8 @@ check "bench-b: the phone is unplugged" wait_ev bench-b 20 event=gone port=1-1.1
 check "bench-b sees the phone" wait_ev bench-b 20 event=device port=1-1.2
 printf 'update 1-1.2\n' >&8
 check "bench-b: the restore runs" wait_ev bench-b 20 event=job slot=1-1.2 state=running
-for i in $(seq 1 50); do
-	[ "$(q "SELECT count(*) FROM attempts WHERE bench = 'bench-b' AND state = 'running'")" = 1 ] && break
-	sleep 0.2
-done
 check "bench-b's attempt is open on the server when it goes away" \
-	test "$(q "SELECT count(*) FROM attempts WHERE bench = 'bench-b' AND state = 'running'")" = 1
+	q_is 10 1 "SELECT count(*) FROM attempts WHERE bench = 'bench-b' AND state = 'running'"
 "$PGT" stop "$PGDIR"
 check "bench-b finishes the restore while the server is down" wait_ev bench-b 60 event=job slot=1-1.2 state=done
 check "bench-b says the history server is away" \
@@ -106,12 +107,8 @@ spooled=$(sqlite3 "$T/bench-b/home/data/idevicebench/history.db" \
 check "bench-b's attempt waits in its local spool (got '$spooled')" test "${spooled:-0}" -ge 1
 
 "$PGT" start "$PGDIR" >/dev/null
-for i in $(seq 1 200); do
-	[ "$(q "SELECT count(*) FROM attempts WHERE bench = 'bench-b' AND state = 'done'" 2>/dev/null)" = 1 ] && break
-	sleep 0.2
-done
 check "after the restart bench-b's open attempt is completed on the server" \
-	test "$(q "SELECT count(*) FROM attempts WHERE bench = 'bench-b' AND state = 'done'")" = 1
+	q_is 40 1 "SELECT count(*) FROM attempts WHERE bench = 'bench-b' AND state = 'done'"
 check "and no row of it is left open" \
 	test "$(q "SELECT count(*) FROM attempts WHERE state NOT IN ('done', 'failed', 'cancelled')")" = 0
 
