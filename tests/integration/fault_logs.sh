@@ -30,6 +30,7 @@ hub 1-1 ports 4
 plug 1-1.1 recovery ecid 0x00000000000fd0a1 cpid 0x8010 bdid 0x08
 plug 1-1.2 recovery ecid 0x00000000000fd0a2 cpid 0x8010 bdid 0x08
 plug 1-1.3 recovery ecid 0x00000000000fd0f4 cpid 0x8010 bdid 0x08
+plug 1-1.4 normal ecid 0x000115480aa2801c cpid 0x8140 bdid 0x0c
 SC
 
 # --- unwritable at start: refused with a clear message and status 1, nothing half-started
@@ -48,7 +49,14 @@ if pgrep -x usbmuxd >/dev/null; then
 	ok "usbmuxd absent # SKIP usbmuxd is running on this machine"
 else
 	check "usbmuxd absent: the bench says so once" ev_wait 10 event=error "text~usbmuxd is not running"
+	check "a normal-mode phone is seen" ev_wait 10 event=device port=1-1.4 mode=normal
+	bench_send "recovery 1-1.4"
+	check "usbmuxd absent: 'recovery' on a normal phone fails with the reason, on that slot" \
+		ev_wait 10 event=error "text~1-1.4: recovery: device not reachable through usbmuxd (usbmuxd is not running)"
 fi
+bench_send "recovery 1-1.1"
+check "'recovery' on a phone already in recovery is refused, saying why" \
+	ev_wait 10 event=error "text~1-1.1: recovery needs a device in normal mode"
 bench_send "update 1-1.1"
 check "usbmuxd absent: a recovery-mode restore still succeeds" ev_wait 15 event=job slot=1-1.1 state=done
 chattr -R +i "$T/logs"
