@@ -85,6 +85,8 @@ bool store_is_ignored(struct store *, uint64_t ecid);
 size_t store_attempts(struct store *, uint64_t ecid, struct bench_attempt *out, size_t max);
 /* The same, with the device of each attempt. */
 size_t store_attempts_ex(struct store *, uint64_t ecid, struct store_attempt *out, size_t max);
+/* One attempt in triage's form. */
+void store_triage_of(const struct store_attempt *, struct triage_attempt *out);
 /* Attempts newest first in triage's form; ecid 0 = all. */
 size_t store_triage_attempts(struct store *, uint64_t ecid_or_0, struct triage_attempt *out,
     size_t max);

@@ -310,19 +310,12 @@ cmp_name(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/*
- * The benches a shared history holds (from its attempts), sorted; one
- * entry, "", when there is no bench scope to tell apart.
- */
+/* The benches the attempts belong to, sorted ("" for rows without one). */
 static size_t
-distinct_benches(struct store *st, char (*names)[64], size_t max)
+distinct_benches(const struct store_attempt *a, size_t n, char (*names)[64], size_t max)
 {
-	struct store_attempt	*a;
-	size_t			 n, nb = 0, i, j;
+	size_t	nb = 0, i, j;
 
-	if ((a = calloc(REPORT_MAX_ATTEMPTS, sizeof(*a))) == NULL)
-		return 0;
-	n = store_attempts_ex(st, 0, a, REPORT_MAX_ATTEMPTS);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < nb; j++) {
 			if (strcmp(names[j], a[i].bench) == 0)
@@ -331,7 +324,6 @@ distinct_benches(struct store *st, char (*names)[64], size_t max)
 		if (j == nb && nb < max)
 			text_copy(names[nb++], a[i].bench, sizeof(names[0]));
 	}
-	free(a);
 	qsort(names, nb, sizeof(names[0]), cmp_name);
 	return nb;
 }
@@ -342,17 +334,19 @@ distinct_benches(struct store *st, char (*names)[64], size_t max)
  * A port path names a different physical port on every bench, so the
  * statistics are always per bench: with one bench (or --bench NAME) the
  * table is that bench's; with several (a shared history, --bench all or no
- * --bench) each row starts with its bench's name.
+ * --bench) each row starts with its bench's name. One read of the history;
+ * the benches are told apart here.
  */
 int
 ports_main(int argc, char **argv)
 {
 	struct report_opts	 o;
 	struct store		*st;
-	struct triage_attempt	*t;
+	struct store_attempt	*a = NULL;
+	struct triage_attempt	*t = NULL;
 	struct triage_port	 p;
 	char			(*ports)[32] = NULL, (*benches)[64] = NULL;
-	size_t			 n, np, nb, b, i, rows = 0;
+	size_t			 na, n, np, nb, b, i, rows = 0;
 	bool			 multi;
 	int			 rc;
 
@@ -362,33 +356,32 @@ ports_main(int argc, char **argv)
 	}
 	if ((st = report_open(&o, "ports")) == NULL)
 		return 1;
+	a = calloc(REPORT_MAX_ATTEMPTS, sizeof(*a));
 	t = calloc(REPORT_MAX_ATTEMPTS, sizeof(*t));
 	ports = calloc(1024, sizeof(*ports));
 	benches = calloc(REPORT_MAX_BENCHES, sizeof(*benches));
-	if (t == NULL || ports == NULL || benches == NULL) {
+	if (a == NULL || t == NULL || ports == NULL || benches == NULL) {
 		fprintf(stderr, "idevicebench ports: out of memory\n");
 		rc = 1;
 		goto out;
 	}
-	if (o.bench != NULL && strcmp(o.bench, "all") != 0) {
-		text_sanitize(benches[0], sizeof(benches[0]), o.bench, strlen(o.bench));
-		nb = 1;
-		multi = false;
-	} else {
-		nb = distinct_benches(st, benches, REPORT_MAX_BENCHES);
-		multi = nb > 1;
-		if (nb == REPORT_MAX_BENCHES)
-			fprintf(stderr, "idevicebench ports: more than %d benches; showing the first %d\n",
-			    REPORT_MAX_BENCHES - 1, REPORT_MAX_BENCHES);
-	}
+	if (o.bench != NULL && strcmp(o.bench, "all") != 0)
+		store_set_scope(st, o.bench);
+	na = store_attempts_ex(st, 0, a, REPORT_MAX_ATTEMPTS);
+	nb = distinct_benches(a, na, benches, REPORT_MAX_BENCHES);
+	multi = nb > 1;
+	if (nb == REPORT_MAX_BENCHES)
+		fprintf(stderr, "idevicebench ports: showing the first %d benches only\n",
+		    REPORT_MAX_BENCHES);
 	if (multi)
 		printf("%-16s  ", "BENCH");
 	printf("%-12s  %8s  %8s  %7s  %7s  %-7s  %s\n", "PORT", "ATTEMPTS", "FAILURES",
 	    "DEVICES", "FAIL%", "VERDICT", "WHY");
 	for (b = 0; b < nb; b++) {
-		/* "" (rows without a bench name, or a lone bench) is every row */
-		store_set_scope(st, nb > 1 || o.bench != NULL ? benches[b] : NULL);
-		n = store_triage_attempts(st, 0, t, REPORT_MAX_ATTEMPTS);
+		for (i = n = 0; i < na; i++) {
+			if (strcmp(a[i].bench, benches[b]) == 0)
+				store_triage_of(&a[i], &t[n++]);
+		}
 		np = distinct_ports(t, n, ports, 1024);
 		for (i = 0; i < np; i++) {
 			char	why[96] = "";
@@ -410,6 +403,7 @@ ports_main(int argc, char **argv)
 		fprintf(stderr, "idevicebench ports: no attempts yet\n");
 	rc = finish_output("ports");
 out:
+	free(a);
 	free(t);
 	free(ports);
 	free(benches);

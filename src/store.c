@@ -1377,6 +1377,28 @@ store_attempts(struct store *st, uint64_t ecid, struct bench_attempt *out, size_
 }
 
 /* Attempts newest first in triage's form. */
+void
+store_triage_of(const struct store_attempt *sa, struct triage_attempt *t)
+{
+	const struct bench_attempt *a = &sa->a;
+
+	memset(t, 0, sizeof(*t));
+	t->ecid = sa->ecid;
+	text_copy(t->port, a->port, sizeof(t->port));
+	t->action = a->action;
+	t->state = a->state;
+	if (strcmp(a->cls, "interrupted") == 0)
+		t->cls = TRIAGE_CLS_INTERRUPTED;
+	else if (a->cls[0] == '\0')
+		t->cls = a->state == JOB_FAILED ? EC_UNKNOWN : EC_NONE;
+	else
+		t->cls = errclass_from_name(a->cls);
+	t->code = a->code;
+	t->step = a->step;
+	t->percent = a->percent;
+	t->started = (long)a->started;
+}
+
 size_t
 store_triage_attempts(struct store *st, uint64_t ecid_or_0, struct triage_attempt *out,
     size_t max)
@@ -1387,26 +1409,8 @@ store_triage_attempts(struct store *st, uint64_t ecid_or_0, struct triage_attemp
 	if (max == 0 || (buf = calloc(max, sizeof(*buf))) == NULL)
 		return 0;
 	n = store_attempts_ex(st, ecid_or_0, buf, max);
-	for (i = 0; i < n; i++) {
-		struct triage_attempt	*t = &out[i];
-		const struct bench_attempt *a = &buf[i].a;
-
-		memset(t, 0, sizeof(*t));
-		t->ecid = buf[i].ecid;
-		text_copy(t->port, a->port, sizeof(t->port));
-		t->action = a->action;
-		t->state = a->state;
-		if (strcmp(a->cls, "interrupted") == 0)
-			t->cls = TRIAGE_CLS_INTERRUPTED;
-		else if (a->cls[0] == '\0')
-			t->cls = a->state == JOB_FAILED ? EC_UNKNOWN : EC_NONE;
-		else
-			t->cls = errclass_from_name(a->cls);
-		t->code = a->code;
-		t->step = a->step;
-		t->percent = a->percent;
-		t->started = (long)a->started;
-	}
+	for (i = 0; i < n; i++)
+		store_triage_of(&buf[i], &out[i]);
 	free(buf);
 	return n;
 }
