@@ -9,7 +9,7 @@ CC       ?= cc
 BUILD    ?= build
 VERSION  := 0.1.0
 
-PKGS     := ncursesw libusb-1.0 libimobiledevice-1.0 libirecovery-1.0 libplist-2.0 sqlite3 inih jansson libpq libzip
+PKGS     := ncursesw libusb-1.0 libimobiledevice-1.0 libirecovery-1.0 libplist-2.0 sqlite3 inih jansson libpq libzip libcurl libcrypto
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wno-format-truncation
 STD      := -std=gnu11
