@@ -53,6 +53,7 @@ void config_defaults(struct config *c)
 	c->stall_timeout = 900;
 	c->reconnect_window = 120;
 	c->kill_grace = 5;
+	config_firmware_defaults(c);
 }
 
 const char *config_label_for(const struct config *c, const char *port)
@@ -204,6 +205,8 @@ static int handler(void *user, const char *section, const char *key, const char 
 			}
 			return 1;
 		}
+	} else if (strcmp(section, "firmware") == 0 || strcmp(section, "pin") == 0) {
+		return config_firmware_key(c, section, key, v, p->err, sizeof(p->err));
 	} else if (strcmp(section, "history") == 0) {
 		if (strcmp(key, "url") == 0 || strcmp(key, "path") == 0) {
 			if (v[0] == '\0') {
