@@ -22,6 +22,8 @@
 #include "bench.h"
 #include "config.h"
 #include "errclass.h"
+#include "fwdl.h"
+#include "fwsel.h"
 #include "idev.h"
 #include "ipsw.h"
 #include "job.h"
@@ -65,6 +67,9 @@ struct bslot {
 	unsigned long qseq;		/* queue order while queued */
 	bool auto_done;			/* an auto policy already acted on this device */
 	bool idev_pending;		/* a lockdownd query is under way */
+	char fw_path[1024];		/* the IPSW chosen for the queued or running job */
+	char fw_sha1[41];
+	char fw_fail[256];		/* why no firmware: the failed job's message */
 };
 
 /* UDID -> ECID pairs learnt from lockdownd and from mode changes on one port. */
@@ -94,6 +99,7 @@ struct bench {
 	char ipsw_err[256];		/* why the IPSW could not be read, said at start */
 	char ipsw_base_desc[128];
 	struct ipsw_prep *prep;		/* one-time filesystem extraction for 1.0.0 children */
+	struct fwsel *fw;		/* the firmware library, index and downloads */
 	char irecvfix[PATH_MAX];	/* the preload for 1.0.0 children, "" if not found */
 	char preload_env[PATH_MAX * 2 + 16];	/* "LD_PRELOAD=..." for 1.0.0 children */
 	bool prep_done;
@@ -120,6 +126,7 @@ struct bench {
 };
 
 static void bench_schedule(struct bench *);
+static void fw_log_header(struct bench *, struct bslot *, const char *logdir);
 static void bench_update_advice(struct bench *, struct bslot *, bool announce);
 static void bench_maybe_finish(struct bench *);
 
@@ -442,6 +449,10 @@ static void finish_job(struct bench *b, struct bslot *bs, const struct err_input
 	struct err_result r;
 
 	errclass_decide(in, &r);
+	if (bs->fw_fail[0]) {
+		text_sanitize(r.message, sizeof(r.message), bs->fw_fail, strlen(bs->fw_fail));
+		bs->fw_fail[0] = '\0';
+	}
 	s->job.result = r;
 	s->job.ended = time(NULL);
 	s->job.pid = 0;
@@ -607,8 +618,9 @@ static void launch(struct bench *b, struct bslot *bs)
 	}
 	if (b->dialect == DIALECT_MASTER)
 		argv[n++] = "--logfile=-";
-	argv[n++] = b->ipsw;
+	argv[n++] = bs->fw_path[0] ? bs->fw_path : b->ipsw;
 	argv[n] = NULL;
+	fw_log_header(b, bs, logdir);
 	/*
 	 * Debian 12's libirecovery 1.0.0 frees the device list in
 	 * irecv_open_with_ecid and keeps reading it. Without the tcache the
@@ -727,6 +739,126 @@ static bool ipsw_ready(struct bench *b)
 	return false;
 }
 
+/* ---- firmware ------------------------------------------------------------ */
+
+static void fw_phone_of(const struct slot *s, struct fw_phone *ph)
+{
+	memset(ph, 0, sizeof(*ph));
+	ph->cpid = s->dev.cpid;
+	ph->bdid = s->dev.bdid;
+	/* only a phone in normal mode says its product type; the table's guess is for names and pins */
+	if (s->mode == MODE_NORMAL)
+		text_copy(ph->product_type, s->dev.product_type, sizeof(ph->product_type));
+	text_copy(ph->model, s->dev.product_type, sizeof(ph->model));
+}
+
+/*
+ * Which IPSW the slot's job restores with: 1 chosen (bs->fw_path), 0 wait
+ * (a download or the library's first scan runs), -1 none (msg says why).
+ * Without a library (no folder content, no downloads, no pins) the [bench]
+ * ipsw serves every phone, as before the library existed.
+ */
+static int fw_resolve(struct bench *b, struct bslot *bs, bool retry, char *msg, size_t msglen)
+{
+	struct slot *s = &bs->s;
+	struct fwsel_choice c;
+	struct fw_phone ph;
+	struct stat st;
+
+	if (!fwsel_active(b->fw)) {
+		s->job.waiting_fw = false;
+		if (b->ipsw[0] == '\0' || stat(b->ipsw, &st) != 0) {
+			snprintf(msg, msglen, "%s", b->ipsw[0] ? "the IPSW cannot be read" :
+			    "no IPSW configured (--ipsw or ipsw = in the config)");
+			return -1;
+		}
+		text_copy(bs->fw_path, b->ipsw, sizeof(bs->fw_path));
+		bs->fw_sha1[0] = '\0';
+		if (b->ipsw_info_ok)
+			snprintf(s->job.firmware, sizeof(s->job.firmware), "%s (%s)",
+			    b->ipsw_info.product_version, b->ipsw_info.build);
+		return 1;
+	}
+	fw_phone_of(s, &ph);
+	switch (fwsel_choose(b->fw, &ph, retry, &c, msg, msglen)) {
+	case FWSEL_READY:
+		text_copy(bs->fw_path, c.path, sizeof(bs->fw_path));
+		text_copy(bs->fw_sha1, c.sha1, sizeof(bs->fw_sha1));
+		text_copy(s->job.firmware, c.desc, sizeof(s->job.firmware));
+		s->job.waiting_fw = false;
+		return 1;
+	case FWSEL_WAIT:
+		s->job.waiting_fw = true;
+		return 0;
+	case FWSEL_NONE:
+		break;
+	}
+	s->job.waiting_fw = false;
+	return -1;
+}
+
+/* The per-attempt log says which IPSW the restore got, before the child's own output. */
+static void fw_log_header(struct bench *b, struct bslot *bs, const char *logdir)
+{
+	const char *ipsw = bs->fw_path[0] ? bs->fw_path : b->ipsw;
+	char line[1400];
+	int fd, n;
+
+	if (b->fw && bs->fw_path[0])
+		fwsel_used(b->fw, bs->fw_path);
+	mkdirs(logdir, 0700);
+	if ((fd = open(bs->s.job.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) == -1)
+		return;
+	n = snprintf(line, sizeof(line), "# idevicebench: firmware %s ipsw %s sha1 %s\n",
+	    bs->s.job.firmware[0] ? bs->s.job.firmware : "unknown", ipsw,
+	    bs->fw_sha1[0] ? bs->fw_sha1 : "unverified");
+	if (n > 0 && write(fd, line, (size_t)n) < 0)
+		bench_error(b, "%s: cannot write the log header: %s", bs->s.label, strerror(errno));
+	close(fd);
+}
+
+/* Jobs waiting for firmware: start, keep waiting, or fail now. */
+static void fw_recheck(struct bench *b)
+{
+	char msg[256];
+
+	for (size_t i = 0; i < b->nslots; i++) {
+		struct bslot *bs = b->slots[i];
+		struct slot *s = &bs->s;
+		int rc;
+
+		if (s->job.state != JOB_QUEUED || !s->job.waiting_fw)
+			continue;
+		rc = fw_resolve(b, bs, false, msg, sizeof(msg));
+		if (rc == 1)
+			emit_job(b, bs);
+		else if (rc < 0) {
+			text_copy(bs->fw_fail, msg, sizeof(bs->fw_fail));
+			fail_now(b, bs, s->job.action, true);
+		}
+	}
+}
+
+static void fw_changed_cb(void *arg)
+{
+	struct bench *b = arg;
+
+	fw_recheck(b);
+	bench_schedule(b);
+	changed(b, NULL);
+}
+
+static void fw_status_cb(void *arg, const struct fwdl_status *st)
+{
+	struct bench *b = arg;
+
+	fwsel_describe(b->fw, b->st.firmware, sizeof(b->st.firmware));
+	NOTIFY(b, firmware_cb, (const void *)st);
+	if (st->state == FWDL_FAILED)
+		bench_error(b, "firmware %s %s (%s): %s", st->model, st->version, st->build, st->message);
+	changed(b, NULL);
+}
+
 static void bench_schedule(struct bench *b)
 {
 	struct sched_job *jobs;
@@ -746,6 +878,8 @@ static void bench_schedule(struct bench *b)
 	for (size_t i = 0; i < b->nslots; i++) {
 		struct bslot *bs = b->slots[i];
 
+		if (bs->s.job.state == JOB_QUEUED && bs->s.job.waiting_fw)
+			continue;	/* its firmware is not there yet */
 		if (bs->s.job.state == JOB_QUEUED) {
 			jobs[n].state = SCHED_QUEUED;
 			jobs[n].step = STEP_NONE;
@@ -773,7 +907,7 @@ out:
 static int queue_job(struct bench *b, struct bslot *bs, enum job_action act, char *msg, size_t msglen)
 {
 	struct slot *s = &bs->s;
-	struct stat st;
+	char why[256];
 
 	if (b->shutting_down) {
 		snprintf(msg, msglen, "the bench is shutting down");
@@ -802,10 +936,12 @@ static int queue_job(struct bench *b, struct bslot *bs, enum job_action act, cha
 	s->job.action = act;
 	s->job.ecid = s->dev.ecid;
 	memset(&s->job.result, 0, sizeof(s->job.result));
-	if (b->ipsw[0] == '\0' || stat(b->ipsw, &st) != 0) {
+	s->job.firmware[0] = '\0';
+	bs->fw_path[0] = '\0';
+	if (fw_resolve(b, bs, true, why, sizeof(why)) < 0) {
+		text_copy(bs->fw_fail, b->fw && fwsel_active(b->fw) ? why : "", sizeof(bs->fw_fail));
 		fail_now(b, bs, act, true);
-		snprintf(msg, msglen, "%s: %s", s->label,
-		    b->ipsw[0] ? "the IPSW cannot be read" : "no IPSW configured (--ipsw or ipsw = in the config)");
+		snprintf(msg, msglen, "%s: %s", s->label, why);
 		return -1;
 	}
 	s->job.state = JOB_QUEUED;
@@ -1017,6 +1153,13 @@ static void device_arrived(struct bench *b, const struct usbwatch_dev *d)
 	}
 	recount(b);
 	NOTIFY(b, device_cb, slot_index(b, bs));
+	if (!same && b->fw && mode != MODE_RESTORE && !s->ignored) {
+		struct fw_phone ph;
+
+		/* fetch its firmware now, so that nothing waits when the technician presses u */
+		fw_phone_of(s, &ph);
+		fwsel_prefetch(b->fw, &ph);
+	}
 	if (!job_active)
 		bench_update_advice(b, bs, true);
 	changed(b, bs);
@@ -1628,6 +1771,11 @@ struct bench *bench_new(struct ev_loop *loop, struct config *cfg, const struct b
 		/* with a shared history, this bench judges its own ports only */
 		store_set_scope(b->store, cfg->name);
 	}
+	{
+		struct fwsel_cbs fc = { fw_changed_cb, fw_status_cb, b };
+
+		b->fw = fwsel_new(loop, cfg, b->ipsw, &fc);
+	}
 	probe_restore_prog(b);
 	find_irecvfix(b);
 	b->st.usbmuxd_ok = idev_usbmuxd_running();
@@ -1689,6 +1837,7 @@ void bench_free(struct bench *b)
 	}
 	free(b->slots);
 	ipsw_prepare_free(b->prep);
+	fwsel_free(b->fw);
 	usbwatch_free(b->uw);
 	idev_free(b->idev);
 	if (b->store)

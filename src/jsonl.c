@@ -12,6 +12,7 @@
 
 #include "bench.h"
 #include "command.h"
+#include "fwdl.h"
 #include "jsonl.h"
 #include "log.h"
 #include "restore_parse.h"
@@ -153,6 +154,10 @@ static void job_cb(void *arg, size_t i)
 	json_object_set_new(o, "state", json_string(slot_job_state_name(jb->state)));
 	if (jb->state == JOB_QUEUED)
 		json_object_set_new(o, "position", json_integer(jb->queue_pos));
+	if (jb->state == JOB_QUEUED && jb->waiting_fw)
+		json_object_set_new(o, "waiting", json_string("firmware"));
+	if (jb->firmware[0])
+		json_object_set_new(o, "firmware", json_string(jb->firmware));
 	if (jb->state == JOB_RUNNING) {
 		json_object_set_new(o, "step", json_string(rp_step_name(jb->step >= 0 ? jb->step : 0)));
 		json_object_set_new(o, "percent", pct(jb->percent));
@@ -214,6 +219,29 @@ static void error_cb(void *arg, const char *text)
 	jsonl_error(arg, text);
 }
 
+/* {"event":"firmware","model":..,"version":..,"build":..,"state":..,"percent":..,"bytes":..,"total":..} */
+static void firmware_cb(void *arg, const void *p)
+{
+	struct jsonl *j = arg;
+	const struct fwdl_status *st = p;
+	json_t *o = base("firmware", NULL);
+
+	json_object_set_new(o, "model", json_string(st->model));
+	json_object_set_new(o, "version", json_string(st->version));
+	json_object_set_new(o, "build", json_string(st->build));
+	json_object_set_new(o, "state", json_string(fwdl_state_name(st->state)));
+	json_object_set_new(o, "percent", pct(st->percent));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
+	json_object_set_new(o, "total", json_integer((json_int_t)st->total));
+	if (st->state == FWDL_DOWNLOADING) {
+		json_object_set_new(o, "rate", json_integer((json_int_t)st->rate));
+		json_object_set_new(o, "eta", st->eta >= 0 ? json_integer((json_int_t)st->eta) : json_null());
+	}
+	if (st->state == FWDL_FAILED)
+		json_object_set_new(o, "message", json_string(st->message));
+	emit(j, o);
+}
+
 static void run_line(struct jsonl *j, const char *line, size_t len)
 {
 	struct command c;
@@ -273,7 +301,7 @@ struct jsonl *jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int ou
 {
 	struct jsonl *j = calloc(1, sizeof(*j));
 	struct bench_observer o = {
-		slot_cb, device_cb, gone_cb, job_cb, advice_cb, flag_cb, error_cb, NULL, NULL
+		slot_cb, device_cb, gone_cb, job_cb, advice_cb, flag_cb, error_cb, NULL, NULL, firmware_cb
 	};
 
 	if (j == NULL)

@@ -129,6 +129,9 @@ fw_build_fits(const struct fw_build *b, const struct fw_phone *ph)
 	size_t	 i;
 	bool	 chip = false;
 
+	/* a phone in normal mode may have told only its product type */
+	if (ph->cpid == 0 && ph->bdid == 0)
+		return (ph->product_type[0] != '\0' && word_in(b->product_types, ph->product_type));
 	for (i = 0; i < b->nids && i < FW_MAX_IDS; i++) {
 		if (b->ids[i].cpid == ph->cpid && b->ids[i].bdid == ph->bdid) {
 			chip = true;

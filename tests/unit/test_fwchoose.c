@@ -97,6 +97,11 @@ test_chip_and_board_decide(void **state)
 	assert_int_equal(fw_choose(bs, 3, &ph, NULL, 0, why, sizeof(why)), 1);
 	ph = P(0x8010, 0x08, "iPhone9", "iPhone9");
 	assert_int_equal(fw_choose(bs, 3, &ph, NULL, 0, why, sizeof(why)), -1);
+	/* normal mode without chip and board (lockdownd told only the product type) */
+	ph = P(0, 0, "iPhone10,4", "iPhone10,4");
+	assert_int_equal(fw_choose(bs, 3, &ph, NULL, 0, why, sizeof(why)), 2);
+	ph = P(0, 0, "", "");
+	assert_int_equal(fw_choose(bs, 3, &ph, NULL, 0, why, sizeof(why)), -1);
 }
 
 static void
