@@ -385,6 +385,7 @@ struct fwlib {
 	ev_async		 async;
 	ev_stat			 stat_w;
 	ev_stat			 meta_w;
+	ev_timer		 settle;	/* a file still being written: look again */
 
 	pthread_t		 thread;
 	bool			 thread_live;
@@ -456,6 +457,21 @@ async_cb(struct ev_loop *loop, ev_async *w, int revents)
 	l->ready = true;
 	if (l->again)
 		scan_start(l);
+	else {
+		/* a file copied in is seen at its first bytes: look again once it settles */
+		time_t now = time(NULL);
+
+		for (size_t i = 0; i < l->n; i++) {
+			if (!l->e[i].b.usable && now - l->e[i].mtime < 10) {
+				if (!ev_is_active(&l->settle)) {
+					ev_timer_set(&l->settle, 2.0, 0);
+					ev_timer_start(l->loop, &l->settle);
+					ev_unref(l->loop);
+				}
+				break;
+			}
+		}
+	}
 	if (l->cb)
 		l->cb(l->arg);
 }
@@ -467,6 +483,16 @@ stat_cb(struct ev_loop *loop, ev_stat *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	scan_start(l);
+}
+
+static void
+settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fwlib	*l = (struct fwlib *)((char *)w - offsetof(struct fwlib, settle));
+
+	(void)revents;
+	ev_ref(loop);		/* balance the unref made when it was started */
 	scan_start(l);
 }
 
@@ -484,6 +510,7 @@ fwlib_new(struct ev_loop *loop, const char *dir, fwlib_changed_cb cb, void *arg)
 	l->cb = cb;
 	l->arg = arg;
 	pthread_mutex_init(&l->lock, NULL);
+	ev_timer_init(&l->settle, settle_cb, 2.0, 0);
 	ev_async_init(&l->async, async_cb);
 	ev_async_start(loop, &l->async);
 	/* the folder's mtime moves when a file is added, removed or renamed */
@@ -493,11 +520,12 @@ fwlib_new(struct ev_loop *loop, const char *dir, fwlib_changed_cb cb, void *arg)
 	snprintf(meta, sizeof(meta), "%s/.meta", l->dir);
 	ev_stat_init(&l->meta_w, stat_cb, strdup(meta), 1.0);
 	l->meta_w.data = l;
-	if (l->meta_w.path != NULL)
-		ev_stat_start(loop, &l->meta_w);
 	ev_unref(loop);			/* watching never keeps a loop alive */
 	ev_unref(loop);
-	ev_unref(loop);
+	if (l->meta_w.path != NULL) {
+		ev_stat_start(loop, &l->meta_w);
+		ev_unref(loop);
+	}
 	scan_start(l);
 	return (l);
 }
@@ -540,9 +568,14 @@ fwlib_free(struct fwlib *l)
 	ev_ref(l->loop);
 	ev_ref(l->loop);
 	ev_ref(l->loop);
+	if (ev_is_active(&l->settle)) {
+		ev_ref(l->loop);
+		ev_timer_stop(l->loop, &l->settle);
+	}
 	ev_async_stop(l->loop, &l->async);
 	ev_stat_stop(l->loop, &l->stat_w);
 	if (l->meta_w.path != NULL) {
+		ev_ref(l->loop);
 		ev_stat_stop(l->loop, &l->meta_w);
 		free((char *)l->meta_w.path);
 	}

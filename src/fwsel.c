@@ -22,6 +22,7 @@
 #include "fwdl.h"
 #include "fwlib.h"
 #include "fwsel.h"
+#include "log.h"
 #include "text.h"
 
 #define FWSEL_MAX_MODELS	128
@@ -87,6 +88,9 @@ lib_changed_cb(void *arg)
 	size_t				 n, i, k;
 
 	e = fwlib_entries(f->lib, &n);
+	for (i = 0, k = 0; i < n; i++)
+		k += e[i].b.usable;
+	log_info("firmware library %s: %zu entries, %zu usable", f->cfg->fw_dir, n, k);
 	for (k = 0; k < f->nm; k++) {
 		if (f->m[k].st != M_RESCAN)
 			continue;
