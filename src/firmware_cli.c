@@ -281,12 +281,27 @@ verify_index_cb(void *arg, const char *id, const struct fw_index *ix, const char
 	ev_break(c->loop, EVBREAK_ALL);
 }
 
+/* Remember a verdict when the file is in the library (a bad file is never chosen again). */
+static void
+in_library(const struct config *cfg, const char *path, const char *sha1)
+{
+	const char	*slash = strrchr(path, '/');
+	char		 dir[PATH_MAX];
+
+	if (slash == NULL)
+		return;
+	text_copy(dir, path, sizeof(dir));
+	dir[slash - path] = '\0';
+	if (strcmp(dir, cfg->fw_dir) == 0)
+		fwlib_meta_write(cfg->fw_dir, slash + 1, sha1, false);
+}
+
 static int
 verify_one(const struct config *cfg, struct fwcli *c, const char *path)
 {
 	struct fw_build			 b;
 	const struct fw_index_fw	*fw = NULL;
-	char				 err[512], sha1[41], sha256[65], first[32] = "", *slash;
+	char				 err[512], sha1[41], sha256[65], first[32] = "";
 	const char			*verdict, *why = "";
 	struct stat			 st;
 	int				 rc = 0;
@@ -336,18 +351,11 @@ verify_one(const struct config *cfg, struct fwcli *c, const char *path)
 		why = (unsigned long long)st.st_size != fw->size ? "size differs from the index" :
 		    "checksum differs from the index";
 		rc = 1;
+		in_library(cfg, path, "bad");
 		goto out;
 	}
 	verdict = "ok";
-	/* remember it when the file is in the library */
-	if ((slash = strrchr(path, '/')) != NULL) {
-		char dir[PATH_MAX];
-
-		text_copy(dir, path, sizeof(dir));
-		dir[slash - path] = '\0';
-		if (strcmp(dir, cfg->fw_dir) == 0)
-			fwlib_meta_write(cfg->fw_dir, slash + 1, sha1, false);
-	}
+	in_library(cfg, path, sha1);
 out:
 	fwdl_index_clear(&c->ix);
 	{

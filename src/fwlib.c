@@ -231,6 +231,11 @@ meta_read(const char *dir, struct fwlib_entry *e, const char *name)
 			text_copy(e->sha1, v, sizeof(e->sha1));
 		else if (strncmp(line, "downloaded 1", 12) == 0)
 			e->downloaded = true;
+		else if (strncmp(line, "bad 1", 5) == 0 && e->b.usable) {
+			e->b.usable = false;
+			text_copy(e->reason, "failed verification against the index (firmware verify)",
+			    sizeof(e->reason));
+		}
 	}
 	fclose(f);
 	{
@@ -245,9 +250,17 @@ meta_read(const char *dir, struct fwlib_entry *e, const char *name)
 int
 fwlib_meta_write(const char *dir, const char *name, const char *sha1, bool downloaded)
 {
-	char	 p[PATH_MAX], tmp[PATH_MAX + 8];
+	char	 p[PATH_MAX], tmp[PATH_MAX + 8], line[256];
 	FILE	*f;
 
+	/* once downloaded by us, always counted against the budget */
+	snprintf(p, sizeof(p), "%s/.meta/%s", dir, name);
+	if (!downloaded && (f = fopen(p, "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strncmp(line, "downloaded 1", 12) == 0)
+				downloaded = true;
+		fclose(f);
+	}
 	snprintf(p, sizeof(p), "%s/.meta", dir);
 	if (mkdir(p, 0755) != 0 && errno != EEXIST)
 		return (-1);
@@ -255,7 +268,10 @@ fwlib_meta_write(const char *dir, const char *name, const char *sha1, bool downl
 	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
 	if ((f = fopen(tmp, "we")) == NULL)
 		return (-1);
-	fprintf(f, "sha1 %s\n", sha1 ? sha1 : "");
+	if (sha1 != NULL && strcmp(sha1, "bad") == 0)
+		fprintf(f, "bad 1\n");
+	else
+		fprintf(f, "sha1 %s\n", sha1 ? sha1 : "");
 	if (downloaded)
 		fprintf(f, "downloaded 1\n");
 	if (fclose(f) != 0 || rename(tmp, p) != 0) {

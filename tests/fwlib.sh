@@ -50,3 +50,16 @@ mk_ipsw() {
 	shift 6
 	python3 "$MKIPSW" "$out" --product "$prod" --cpid "$cpid" --bdid "$bdid" --version "$ver" --build "$build" "$@"
 }
+
+# fault_start FILEDIR: tests/fwfault.py on 127.0.0.1:$FAULT_PORT, requests logged to $T/fault.log
+fault_start() {
+	local i
+	python3 "$IDB_TOP/tests/fwfault.py" "$T/fault.port" "$1" "$T/fault.log" 2>"$T/fault.err" &
+	FAULT_PID=$!
+	at_exit "kill $FAULT_PID"
+	for i in $(seq 1 100); do
+		[ -s "$T/fault.port" ] && { FAULT_PORT=$(cat "$T/fault.port"); return 0; }
+		sleep 0.05
+	done
+	return 1
+}
