@@ -843,6 +843,16 @@ static void fw_changed_cb(void *arg)
 {
 	struct bench *b = arg;
 
+	/* phones that arrived before the library's first scan: fetch for them now */
+	for (size_t i = 0; i < b->nslots; i++) {
+		struct slot *s = &b->slots[i]->s;
+		struct fw_phone ph;
+
+		if (s->present && s->mode != MODE_RESTORE && !s->ignored && s->job.state != JOB_RUNNING) {
+			fw_phone_of(s, &ph);
+			fwsel_prefetch(b->fw, &ph);
+		}
+	}
 	fw_recheck(b);
 	bench_schedule(b);
 	changed(b, NULL);

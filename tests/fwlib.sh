@@ -30,6 +30,7 @@ http {
 		listen 127.0.0.1:$NGINX_PORT;
 		root $root;
 		location /device/ { default_type application/json; }
+		location /fw/ { limit_rate ${NGINX_RATE:-0}; }
 	}
 }
 CONF
