@@ -94,6 +94,7 @@ check-layers:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(BUILD)/demo
+	@scripts/demo-firmware config/demo.scenario config/models.tsv build/demo/firmware
 	tests/benchsim/benchsim --speed 1 config/demo.scenario -- $(BIN) -c config/demo-live.conf \
 		--db $(BUILD)/demo/history.db --log-dir $(BUILD)/demo/logs
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "command.h"
 #include "config.h"
@@ -125,6 +126,17 @@ config_firmware_key(struct config *c, const char *section, const char *key, cons
 		if (tmp[0] == '\0' || strlen(tmp) >= sizeof(c->fw_dir)) {
 			snprintf(err, errlen, "dir is empty or too long");
 			return (0);
+		}
+		/* children run elsewhere: the IPSW paths given to them must be absolute */
+		if (tmp[0] != '/') {
+			char cwd[512], abs[1100];
+
+			if (getcwd(cwd, sizeof(cwd)) == NULL ||
+			    (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, tmp) >= sizeof(c->fw_dir)) {
+				snprintf(err, errlen, "dir: cannot make %.40s absolute", tmp);
+				return (0);
+			}
+			text_copy(tmp, abs, sizeof(tmp));
 		}
 		text_copy(c->fw_dir, tmp, sizeof(c->fw_dir));
 		return (1);
