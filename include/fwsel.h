@@ -32,6 +32,7 @@ struct fwsel_choice {
 struct fwsel_cbs {
 	void	(*changed_cb)(void *arg);			/* choices may have changed: reschedule */
 	void	(*status_cb)(void *arg, const struct fwdl_status *);	/* a download moved */
+	bool	(*in_use_cb)(void *arg, const char *path);	/* a queued or running job has it */
 	void	*arg;
 };
 

@@ -839,6 +839,20 @@ static void fw_recheck(struct bench *b)
 	}
 }
 
+static bool fw_in_use_cb(void *arg, const char *path)
+{
+	struct bench *b = arg;
+
+	for (size_t i = 0; i < b->nslots; i++) {
+		const struct bslot *bs = b->slots[i];
+
+		if ((bs->s.job.state == JOB_QUEUED || bs->s.job.state == JOB_RUNNING) &&
+		    strcmp(bs->fw_path, path) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void fw_changed_cb(void *arg)
 {
 	struct bench *b = arg;
@@ -1782,7 +1796,7 @@ struct bench *bench_new(struct ev_loop *loop, struct config *cfg, const struct b
 		store_set_scope(b->store, cfg->name);
 	}
 	{
-		struct fwsel_cbs fc = { fw_changed_cb, fw_status_cb, b };
+		struct fwsel_cbs fc = { fw_changed_cb, fw_status_cb, fw_in_use_cb, b };
 
 		b->fw = fwsel_new(loop, cfg, b->ipsw, &fc);
 	}

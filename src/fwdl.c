@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -968,6 +969,23 @@ fwdl_fetch(struct fwdl *m, const char *model, const struct fw_index_fw *fw, char
 	}
 	snprintf(x->part, sizeof(x->part), "%s/%s", dir, x->name);
 	snprintf(x->final, sizeof(x->final), "%s/%s", m->dir, x->name);
+	{
+		struct statvfs	 vfs;
+		struct stat	 pst;
+		unsigned long long have = 0, need = fw->size;
+
+		/* a transfer that cannot fit fails now, not at 97% */
+		if (stat(x->part, &pst) == 0 && (unsigned long long)pst.st_size <= need)
+			have = (unsigned long long)pst.st_size;
+		if (statvfs(dir, &vfs) == 0 &&
+		    (unsigned long long)vfs.f_bavail * vfs.f_frsize < need - have) {
+			snprintf(err, errlen, "disk full: %s needs %llu MB more, %s has %llu MB free",
+			    x->name, (need - have) >> 20, m->dir,
+			    ((unsigned long long)vfs.f_bavail * vfs.f_frsize) >> 20);
+			free(x);
+			return (-1);
+		}
+	}
 	x->h1 = EVP_MD_CTX_new();
 	x->h256 = fw->sha256[0] ? EVP_MD_CTX_new() : NULL;
 	if (x->h1 == NULL || (fw->sha256[0] && x->h256 == NULL)) {

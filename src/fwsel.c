@@ -11,6 +11,9 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
+#include <unistd.h>
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +281,78 @@ fill(struct fwsel *f, const struct fw_build *b, struct fwsel_choice *out)
 			text_copy(out->sha1, e[i].sha1, sizeof(out->sha1));
 }
 
+/* A file the configuration names ([bench] ipsw, a [pin] path, version or build) is never evicted. */
+static bool
+pinned(const struct fwsel *f, const struct fwlib_entry *e)
+{
+	size_t	 i;
+
+	if (f->have_global && strcmp(f->global.path, e->b.path) == 0)
+		return (true);
+	for (i = 0; i < f->npins; i++) {
+		const char *v = f->pins[i].value;
+
+		if (fw_pin_is_path(v) ? strcmp(v, e->b.path) == 0 :
+		    (strcmp(v, e->b.build) == 0 || fw_version_cmp(v, e->b.version) == 0))
+			return (true);
+	}
+	return (false);
+}
+
+/*
+ * The keep budget: downloaded files beyond it go, least recently used
+ * first, never one that is pinned or that a job has; need is the size of
+ * a download about to start. Returns how many bytes it could not free.
+ */
+static unsigned long long
+evict(struct fwsel *f, unsigned long long need)
+{
+	const struct fwlib_entry	*e;
+	unsigned long long		 total = need, over = 0;
+	size_t				 n, i;
+	bool				*gone;
+
+	if (f->cfg->fw_keep == 0)
+		return (0);
+	e = fwlib_entries(f->lib, &n);
+	for (i = 0; i < n; i++)
+		if (e[i].downloaded && !e[i].is_dir)
+			total += e[i].size;
+	if (total <= f->cfg->fw_keep || (gone = calloc(n + 1, sizeof(*gone))) == NULL)
+		return (0);
+	while (total > f->cfg->fw_keep) {
+		int	 best = -1;
+
+		for (i = 0; i < n; i++) {
+			time_t a, b;
+
+			if (gone[i] || !e[i].downloaded || e[i].is_dir || pinned(f, &e[i]) ||
+			    (f->cbs.in_use_cb && f->cbs.in_use_cb(f->cbs.arg, e[i].b.path)))
+				continue;
+			a = e[i].used ? e[i].used : e[i].mtime;
+			b = best >= 0 ? (e[best].used ? e[best].used : e[best].mtime) : 0;
+			if (best < 0 || a < b)
+				best = (int)i;
+		}
+		if (best < 0) {
+			over = total - f->cfg->fw_keep;
+			break;
+		}
+		gone[best] = true;
+		if (unlink(e[best].b.path) == 0 || errno == ENOENT) {
+			char meta[PATH_MAX];
+
+			snprintf(meta, sizeof(meta), "%s/.meta/%s", f->cfg->fw_dir, e[best].name);
+			unlink(meta);
+			log_info("firmware: %s evicted (keep = %llu MB)", e[best].name, f->cfg->fw_keep >> 20);
+		}
+		total -= e[best].size;
+	}
+	free(gone);
+	fwlib_rescan(f->lib);
+	return (over);
+}
+
 /* Start or follow what fetches firmware for a model; WAIT or NONE. */
 static enum fwsel_answer
 fetch_for(struct fwsel *f, const struct fw_phone *ph, bool retry, char *reason, size_t reasonlen)
@@ -328,6 +403,11 @@ fetch_for(struct fwsel *f, const struct fw_phone *ph, bool retry, char *reason, 
 	}
 	if (fw_pin_is_path(pin ? pin->value : "x")) {
 		snprintf(reason, reasonlen, "no firmware for %s (pinned to %s)", name, pin->value);
+		return (FWSEL_NONE);
+	}
+	if (!fwdl_busy(f->dl, fw->build) && evict(f, fw->size) > 0) {
+		snprintf(reason, reasonlen, "no firmware for %s: %s (%s) would exceed keep = %llu MB "
+		    "and nothing can be evicted", name, fw->version, fw->build, f->cfg->fw_keep >> 20);
 		return (FWSEL_NONE);
 	}
 	memset(&m->last, 0, sizeof(m->last));
