@@ -43,6 +43,9 @@ struct bench_attempt {
 	int step;
 	double percent;
 	char log_path[512];
+	char fw_version[32];		/* the IPSW it restored with, "" unknown */
+	char fw_build[32];
+	char fw_sha1[41];
 };
 
 struct bench;

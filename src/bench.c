@@ -69,6 +69,8 @@ struct bslot {
 	bool idev_pending;		/* a lockdownd query is under way */
 	char fw_path[1024];		/* the IPSW chosen for the queued or running job */
 	char fw_sha1[41];
+	char fw_version[32];
+	char fw_build[32];
 	char fw_fail[256];		/* why no firmware: the failed job's message */
 };
 
@@ -656,6 +658,8 @@ static void launch(struct bench *b, struct bslot *bs)
 	if (b->store)
 		rj->attempt_id = store_attempt_begin(b->store, s->dev.ecid, s->port, s->job.action, t,
 		    s->job.log_path);
+	if (b->store && rj->attempt_id != 0 && (bs->fw_version[0] || bs->fw_build[0]))
+		store_attempt_firmware(b->store, rj->attempt_id, bs->fw_version, bs->fw_build, bs->fw_sha1);
 	b->tri_ok = false;
 	rj->job = job_start(b->loop, &spec, &cbs, rj, err, sizeof(err));
 	if (rj->job == NULL) {
@@ -774,6 +778,9 @@ static int fw_resolve(struct bench *b, struct bslot *bs, bool retry, char *msg, 
 		}
 		text_copy(bs->fw_path, b->ipsw, sizeof(bs->fw_path));
 		bs->fw_sha1[0] = '\0';
+		text_copy(bs->fw_version, b->ipsw_info_ok ? b->ipsw_info.product_version : "",
+		    sizeof(bs->fw_version));
+		text_copy(bs->fw_build, b->ipsw_info_ok ? b->ipsw_info.build : "", sizeof(bs->fw_build));
 		if (b->ipsw_info_ok)
 			snprintf(s->job.firmware, sizeof(s->job.firmware), "%s (%s)",
 			    b->ipsw_info.product_version, b->ipsw_info.build);
@@ -784,6 +791,8 @@ static int fw_resolve(struct bench *b, struct bslot *bs, bool retry, char *msg, 
 	case FWSEL_READY:
 		text_copy(bs->fw_path, c.path, sizeof(bs->fw_path));
 		text_copy(bs->fw_sha1, c.sha1, sizeof(bs->fw_sha1));
+		text_copy(bs->fw_version, c.version, sizeof(bs->fw_version));
+		text_copy(bs->fw_build, c.build, sizeof(bs->fw_build));
 		text_copy(s->job.firmware, c.desc, sizeof(s->job.firmware));
 		s->job.waiting_fw = false;
 		return 1;

@@ -58,6 +58,10 @@ struct mem_attempt {
 	bool		need_insert, need_update;
 	char		uuid[40];	/* idempotency key for PostgreSQL */
 	bool		spooled;	/* this version is in the local spool */
+	char		fw_version[32];	/* the IPSW it restored with, "" unknown */
+	char		fw_build[32];
+	char		fw_sha1[41];
+	bool		fw_written;	/* its attempt_firmware row is in SQLite */
 };
 
 /* A device known in this session, and which of its facts memory decides. */
@@ -111,6 +115,9 @@ static const char *schema_v2[] = {
 	"CREATE TABLE IF NOT EXISTS ignored (ecid INTEGER PRIMARY KEY, since INTEGER)",
 	"CREATE INDEX IF NOT EXISTS attempts_ecid ON attempts (ecid, started)",
 	"CREATE INDEX IF NOT EXISTS flags_ecid ON flags (ecid)",
+	/* each attempt's IPSW; a side table, so older programs read the file unchanged */
+	"CREATE TABLE IF NOT EXISTS attempt_firmware (attempt INTEGER PRIMARY KEY, "
+	    "version TEXT, build TEXT, sha1 TEXT)",
 	NULL
 };
 
@@ -901,6 +908,32 @@ store_attempt_begin(struct store *st, uint64_t ecid, const char *port, int actio
 	return a->handle;
 }
 
+static void write_attempt_fw(struct store *, struct mem_attempt *);
+
+/* Record the IPSW an attempt restores with (version, build, SHA1 or ""). */
+void
+store_attempt_firmware(struct store *st, long id, const char *version, const char *build,
+    const char *sha1)
+{
+	size_t	 i;
+
+	if (st == NULL || st->readonly || id == 0)
+		return;
+	for (i = 0; i < st->natt; i++) {
+		struct mem_attempt *a = &st->att[i];
+
+		if (a->handle != id && (a->dbid <= 0 || a->dbid != id))
+			continue;
+		copy_clean(a->fw_version, sizeof(a->fw_version), version ? version : "");
+		copy_clean(a->fw_build, sizeof(a->fw_build), build ? build : "");
+		copy_clean(a->fw_sha1, sizeof(a->fw_sha1), sha1 ? sha1 : "");
+		a->fw_written = false;
+		if (a->dbid > 0 && st->db != NULL && st->pg == NULL)
+			write_attempt_fw(st, a);
+		return;
+	}
+}
+
 /* Record how an attempt ended. */
 void
 store_attempt_end(struct store *st, long id, time_t ended, int state,
@@ -1043,6 +1076,25 @@ step_done(sqlite3_stmt *s)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+/* The attempt_firmware row of a written attempt (best effort: the attempt matters more). */
+static void
+write_attempt_fw(struct store *st, struct mem_attempt *a)
+{
+	sqlite3_stmt	*s;
+
+	if (a->fw_written || a->dbid <= 0 || (a->fw_version[0] == '\0' && a->fw_build[0] == '\0'))
+		return;
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO attempt_firmware (attempt, version, "
+	    "build, sha1) VALUES (?, ?, ?, ?)", -1, &s, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(s, 1, a->dbid);
+	bind_text_or_null(s, 2, a->fw_version);
+	bind_text_or_null(s, 3, a->fw_build);
+	bind_text_or_null(s, 4, a->fw_sha1);
+	if (step_done(s) == SQLITE_OK)
+		a->fw_written = true;
+}
+
 static int
 write_attempt(struct store *st, struct mem_attempt *a)
 {
@@ -1081,6 +1133,7 @@ write_attempt(struct store *st, struct mem_attempt *a)
 			return rc;
 		a->dbid = (long)sqlite3_last_insert_rowid(st->db);
 		a->need_insert = a->need_update = false;
+		write_attempt_fw(st, a);
 		return SQLITE_OK;
 	}
 	rc = sqlite3_prepare_v2(st->db, "UPDATE attempts SET ended = ?, state = ?, class = ?, "
@@ -1100,6 +1153,7 @@ write_attempt(struct store *st, struct mem_attempt *a)
 	if ((rc = step_done(s)) != SQLITE_OK)
 		return rc;
 	a->need_update = false;
+	write_attempt_fw(st, a);
 	return SQLITE_OK;
 }
 
@@ -1265,6 +1319,9 @@ mem_to_store_attempt(const struct store *st, const struct mem_attempt *m,
 	o->a.step = m->step;
 	o->a.percent = m->percent;
 	text_copy(o->a.log_path, m->log_path, sizeof(o->a.log_path));
+	text_copy(o->a.fw_version, m->fw_version, sizeof(o->a.fw_version));
+	text_copy(o->a.fw_build, m->fw_build, sizeof(o->a.fw_build));
+	text_copy(o->a.fw_sha1, m->fw_sha1, sizeof(o->a.fw_sha1));
 }
 
 static int
@@ -1334,6 +1391,20 @@ store_attempts_ex(struct store *st, uint64_t ecid, struct store_attempt *out, si
 			copy_clean(o->bench, sizeof(o->bench), col_text(s, 12));
 		}
 		sqlite3_finalize(s);
+		/* older files have no attempt_firmware table: then nothing is known */
+		if (sqlite3_prepare_v2(db, "SELECT version, build, sha1 FROM attempt_firmware "
+		    "WHERE attempt = ?", -1, &s, NULL) == SQLITE_OK) {
+			for (i = 0; i < n; i++) {
+				sqlite3_reset(s);
+				sqlite3_bind_int64(s, 1, buf[i].a.id);
+				if (sqlite3_step(s) != SQLITE_ROW)
+					continue;
+				copy_clean(buf[i].a.fw_version, sizeof(buf[i].a.fw_version), col_text(s, 0));
+				copy_clean(buf[i].a.fw_build, sizeof(buf[i].a.fw_build), col_text(s, 1));
+				copy_clean(buf[i].a.fw_sha1, sizeof(buf[i].a.fw_sha1), col_text(s, 2));
+			}
+			sqlite3_finalize(s);
+		}
 	}
 	/* this session's attempts are newer news than the database */
 	for (i = 0; i < st->natt; i++) {

@@ -87,4 +87,23 @@ check "iPhone 11: the index has no such device (404) -> fails, class ipsw" \
 check "no restore program ran for them" bash -c "! grep -q '\"slot\":\"1-1.[34]\".*\"state\":\"running\"' '$T/events.jsonl'"
 bench_stop
 check "the bench exits 0" [ "$BENCH_RC" -eq 0 ]
+"$IDEVICEBENCH" export --db "$T/history.db" --format json >"$T/export.json"
+check "export: each attempt's IPSW version, build and SHA1 from the history" \
+	python3 - "$T/export.json" "$T/lib/iPhone10,6_16.7.10_20H350_Restore.ipsw" <<'PY'
+import hashlib, json, sys
+sha = hashlib.sha1(open(sys.argv[2], "rb").read()).hexdigest()
+t = {x["ecid"]: x for x in json.load(open(sys.argv[1]))}
+for ecid in ("0xd10001", "0xd10002"):
+    fw = t[ecid]["firmware"]
+    assert len(fw) == 1 and fw[0]["version"] == "16.7.10" and fw[0]["build"] == "20H350" \
+        and fw[0]["sha1"] == sha, fw
+assert t["0xd10003"]["firmware"] == [], t["0xd10003"]
+PY
+"$IDEVICEBENCH" export --db "$T/history.db" >"$T/export.csv"
+check "export csv: firmware columns" python3 - "$T/export.csv" <<'PY'
+import csv, sys
+rows = {r["ecid"]: r for r in csv.DictReader(open(sys.argv[1]))}
+r = rows["0xd10001"]
+assert r["firmware_version"] == "16.7.10" and r["firmware_build"] == "20H350" and len(r["firmware_sha1"]) == 40, r
+PY
 done_testing
