@@ -41,7 +41,10 @@ int fwlib_scan_dir(const char *dir, const struct fwlib_entry *prev, size_t nprev
 /* Read an IPSW's version, build, product types and (ApChipID, ApBoardID) pairs. 0, or -1 with err. */
 int fwlib_read_ipsw(const char *path, struct fw_build *, char *err, size_t errlen);
 
-/* The metadata we keep beside a downloaded or verified file (dir/.meta/NAME); sha1 "bad": failed verification. */
+/*
+ * The metadata we keep beside a downloaded or verified file (dir/.meta/NAME).
+ * sha1 "bad": it failed verification; "suspect": a restore failed as if it did not fit.
+ */
 int fwlib_meta_write(const char *dir, const char *name, const char *sha1, bool downloaded);
 /* Mark a file as used now (LRU for the keep budget). */
 void fwlib_meta_touch(const char *dir, const char *name);

@@ -48,6 +48,8 @@ enum fwsel_answer fwsel_choose(struct fwsel *, const struct fw_phone *, bool ret
 void fwsel_prefetch(struct fwsel *, const struct fw_phone *);
 /* A restore starts with this IPSW (LRU for the keep budget). */
 void fwsel_used(struct fwsel *, const char *path);
+/* A restore with this library file failed as if it did not fit: never choose it again. */
+void fwsel_suspect(struct fwsel *, const char *path);
 /* One line for the header while downloads run, "" otherwise. */
 void fwsel_describe(const struct fwsel *, char *out, size_t outlen);
 void fwsel_free(struct fwsel *);

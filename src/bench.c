@@ -457,6 +457,10 @@ static void finish_job(struct bench *b, struct bslot *bs, const struct err_input
 	}
 	s->job.result = r;
 	s->job.ended = time(NULL);
+	/* the IPSW said it fits this phone and the restore says it does not */
+	if (!r.ok && r.cls == EC_IPSW && !in->ipsw_missing && b->fw &&
+	    bs->fw_path[0] && fwsel_active(b->fw))
+		fwsel_suspect(b->fw, bs->fw_path);
 	s->job.pid = 0;
 	if (r.ok) {
 		s->job.state = JOB_DONE;

@@ -231,7 +231,11 @@ meta_read(const char *dir, struct fwlib_entry *e, const char *name)
 			text_copy(e->sha1, v, sizeof(e->sha1));
 		else if (strncmp(line, "downloaded 1", 12) == 0)
 			e->downloaded = true;
-		else if (strncmp(line, "bad 1", 5) == 0 && e->b.usable) {
+		else if (strncmp(line, "suspect 1", 9) == 0 && e->b.usable) {
+			e->b.usable = false;
+			text_copy(e->reason, "suspect: a restore with it failed as if it did not fit "
+			    "the phone its manifest names", sizeof(e->reason));
+		} else if (strncmp(line, "bad 1", 5) == 0 && e->b.usable) {
 			e->b.usable = false;
 			text_copy(e->reason, "failed verification against the index (firmware verify)",
 			    sizeof(e->reason));
@@ -270,6 +274,8 @@ fwlib_meta_write(const char *dir, const char *name, const char *sha1, bool downl
 		return (-1);
 	if (sha1 != NULL && strcmp(sha1, "bad") == 0)
 		fprintf(f, "bad 1\n");
+	else if (sha1 != NULL && strcmp(sha1, "suspect") == 0)
+		fprintf(f, "suspect 1\n");
 	else
 		fprintf(f, "sha1 %s\n", sha1 ? sha1 : "");
 	if (downloaded)

@@ -482,6 +482,23 @@ fwsel_used(struct fwsel *f, const char *path)
 		fwlib_meta_touch(f->cfg->fw_dir, path + n + 1);
 }
 
+/* A restore with this library file failed as if it did not fit. */
+void
+fwsel_suspect(struct fwsel *f, const char *path)
+{
+	size_t	 n = strlen(f->cfg->fw_dir);
+
+	/* the [bench] ipsw is the technician's choice, and outside the library */
+	if (f->have_global && strcmp(path, f->global.path) == 0)
+		return;
+	if (strncmp(path, f->cfg->fw_dir, n) == 0 && path[n] == '/' && strchr(path + n + 1, '/') == NULL) {
+		log_warn("firmware: %s marked suspect: a restore with it failed as if it did not fit",
+		    path + n + 1);
+		fwlib_meta_write(f->cfg->fw_dir, path + n + 1, "suspect", false);
+		fwlib_rescan(f->lib);
+	}
+}
+
 /* One line for the header while downloads run. */
 void
 fwsel_describe(const struct fwsel *f, char *out, size_t outlen)

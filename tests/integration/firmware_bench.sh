@@ -133,4 +133,36 @@ check "after the rescan the iPhone 11 restores with the new file" \
 	wait_event 30 event=job slot=1-1.4 state=done 'firmware=17.0 (21A329)'
 bench_stop
 check "the bench exits 0" [ "$BENCH_RC" -eq 0 ]
+
+# an IPSW that lies about its models: its manifest names the iPhone 7's chip and board, the
+# restore program refuses it. The job fails cleanly (class ipsw), the file is marked suspect
+# and the next attempt gets the next best build.
+mk_ipsw "$L/liar.ipsw" iPhone9,1 0x8010 0x08 99.0 99Z999
+cat >"$T/restore-wrap" <<'SH'
+#!/bin/sh
+for last; do :; done
+case "$last" in
+*liar*)	echo "ERROR: Unable to find a matching build identity. Are you sure this firmware is suitable for the current device?"
+	exit 255 ;;
+esac
+exec "$IDEVICEBENCH_RESTORE_CMD" "$@"
+SH
+chmod +x "$T/restore-wrap"
+bench_start "$T/mixed.scenario" -c "$T/bench.conf" --restore-cmd "$T/restore-wrap"
+wait_event 20 event=device port=1-1.1 >/dev/null
+sleep 1.5
+bench_send "update 1-1.1"
+check "the lying IPSW is chosen first (newest) and the restore fails, class ipsw" \
+	wait_event 20 event=job slot=1-1.1 state=failed class=ipsw 'firmware=99.0 (99Z999)'
+sleep 2
+bench_send "update 1-1.1"
+check "the next attempt gets the newest honest build" \
+	wait_event 30 event=job slot=1-1.1 state=done 'firmware=15.8.3 (19H386)'
+bench_stop
+"$IDEVICEBENCH" -c "$T/bench.conf" firmware --json >"$T/lib2.jsonl"
+check "firmware lists the lying file as unusable, suspect" python3 - "$T/lib2.jsonl" <<'PY'
+import json, sys
+e = {j["name"]: j for j in map(json.loads, open(sys.argv[1]))}
+assert e["liar.ipsw"]["usable"] is False and "suspect" in e["liar.ipsw"]["reason"], e["liar.ipsw"]
+PY
 done_testing
