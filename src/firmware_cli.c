@@ -180,10 +180,13 @@ status_cb(void *arg, const struct fwdl_status *st)
 		human(st->bytes, a, sizeof(a));
 		human(st->total, b, sizeof(b));
 		human((unsigned long long)st->rate, r, sizeof(r));
-		if (st->state == FWDL_DOWNLOADING)
-			fprintf(stderr, "%s %s (%s): %5.1f%% %s/%s %s/s, %s%.0f s left\n", st->model,
-			    st->version, st->build, st->percent, a, b, r, st->eta < 0 ? "?" : "",
-			    st->eta < 0 ? 0 : st->eta);
+		if (st->state == FWDL_DOWNLOADING && st->eta >= 0)
+			fprintf(stderr, "%s %s (%s): %5.1f%% %s/%s %s/s, %d:%02d left\n", st->model,
+			    st->version, st->build, st->percent, a, b, r, (int)st->eta / 60,
+			    (int)st->eta % 60);
+		else if (st->state == FWDL_DOWNLOADING)
+			fprintf(stderr, "%s %s (%s): %5.1f%% %s/%s\n", st->model, st->version, st->build,
+			    st->percent, a, b);
 		else if (st->state == FWDL_READY)
 			printf("%s %s (%s): ready, SHA1 %s: %s\n", st->model, st->version, st->build,
 			    st->sha1, st->path);
