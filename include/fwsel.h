@@ -50,6 +50,8 @@ void fwsel_prefetch(struct fwsel *, const struct fw_phone *);
 void fwsel_used(struct fwsel *, const char *path);
 /* A restore with this library file failed as if it did not fit: never choose it again. */
 void fwsel_suspect(struct fwsel *, const char *path);
+/* Usable builds in the library. */
+size_t fwsel_usable(const struct fwsel *);
 /* One line for the header while downloads run, "" otherwise. */
 void fwsel_describe(const struct fwsel *, char *out, size_t outlen);
 void fwsel_free(struct fwsel *);

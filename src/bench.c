@@ -881,6 +881,10 @@ static void fw_changed_cb(void *arg)
 		}
 	}
 	fw_recheck(b);
+	/* without a [bench] ipsw the header names the library instead */
+	if (b->ipsw[0] == '\0' && fwsel_active(b->fw))
+		snprintf(b->st.ipsw_desc, sizeof(b->st.ipsw_desc), "library: %zu build%s",
+		    fwsel_usable(b->fw), fwsel_usable(b->fw) == 1 ? "" : "s");
 	bench_schedule(b);
 	changed(b, NULL);
 }

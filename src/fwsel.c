@@ -499,6 +499,19 @@ fwsel_suspect(struct fwsel *f, const char *path)
 	}
 }
 
+/* Usable builds in the library. */
+size_t
+fwsel_usable(const struct fwsel *f)
+{
+	const struct fwlib_entry	*e;
+	size_t				 n, i, u = 0;
+
+	e = fwlib_entries(f->lib, &n);
+	for (i = 0; i < n; i++)
+		u += e[i].b.usable;
+	return (u);
+}
+
 /* One line for the header while downloads run. */
 void
 fwsel_describe(const struct fwsel *f, char *out, size_t outlen)

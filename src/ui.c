@@ -436,7 +436,10 @@ slot_state_text(const struct slot *s, char *buf, size_t len)
 		    s->job.step >= 0 ? rp_step_name(s->job.step) : "starting");
 		return;
 	case JOB_QUEUED:
-		snprintf(buf, len, "queued (%d%s)", s->job.queue_pos, ordinal(s->job.queue_pos));
+		if (s->job.waiting_fw)
+			snprintf(buf, len, "queued: firmware");
+		else
+			snprintf(buf, len, "queued (%d%s)", s->job.queue_pos, ordinal(s->job.queue_pos));
 		return;
 	case JOB_DONE:
 		fmt_time(s->job.ended, t, sizeof(t));
@@ -548,8 +551,9 @@ draw_header(struct ui *u)
 	else
 		snprintf(store, sizeof(store), "  store: %s", st->store_msg[0] ? st->store_msg : "off");
 	/* the page number keeps its place at the right edge */
-	putf(u, 1, 0, COLS - (int)strlen(page), A_NORMAL, true, " IPSW %s  %s  usbmuxd %s%s",
+	putf(u, 1, 0, COLS - (int)strlen(page), A_NORMAL, true, " IPSW %s%s%s  %s  usbmuxd %s%s",
 	    st->ipsw_desc[0] ? st->ipsw_desc : st->ipsw[0] ? st->ipsw : "none (--ipsw)",
+	    st->firmware[0] ? "  fetching " : "", st->firmware,
 	    st->restore_version[0] ? st->restore_version : st->restore_prog,
 	    st->usbmuxd_ok ? "ok" : "DOWN", store);
 	put(u, 1, COLS - (int)strlen(page), (int)strlen(page), A_BOLD, false, page);
@@ -800,6 +804,9 @@ draw_info(struct ui *u)
 		snprintf(lines[n++], 256, "Job: %s %s, step %s %.1f%%, started %s",
 		    slot_action_name(s->job.action), slot_job_state_name(s->job.state),
 		    s->job.step >= 0 ? rp_step_name(s->job.step) : "-", s->job.percent, t);
+		if (s->job.firmware[0] || s->job.waiting_fw)
+			snprintf(lines[n++], 256, "Firmware: %s", s->job.waiting_fw ?
+			    "waiting for its download" : s->job.firmware);
 	}
 	if (s->job.state == JOB_FAILED) {
 		errclass_short(&s->job.result, e, sizeof(e));
