@@ -103,6 +103,8 @@ struct bench {
 	char ipsw_base_desc[128];
 	struct ipsw_prep *prep;		/* one-time filesystem extraction for 1.0.0 children */
 	struct fwsel *fw;		/* the firmware library, index and downloads */
+	struct fwprep *fwprep[64];	/* one-time extraction per library IPSW */
+	size_t nfwprep;
 	char irecvfix[PATH_MAX];	/* the preload for 1.0.0 children, "" if not found */
 	char preload_env[PATH_MAX * 2 + 16];	/* "LD_PRELOAD=..." for 1.0.0 children */
 	bool prep_done;
@@ -753,6 +755,67 @@ static bool ipsw_ready(struct bench *b)
 
 /* ---- firmware ------------------------------------------------------------ */
 
+/* A library IPSW's one-time filesystem extraction (as ipsw_ready() does for the [bench] ipsw). */
+struct fwprep {
+	struct bench *b;
+	char path[1024];
+	struct ipsw_info info;
+	struct ipsw_prep *prep;
+	bool done;
+};
+
+static void fwprep_progress_cb(void *arg, double percent)
+{
+	(void)arg;
+	(void)percent;
+}
+
+static void fwprep_done_cb(void *arg, int err, const char *msg)
+{
+	struct fwprep *p = arg;
+
+	p->done = true;
+	if (err)
+		bench_error(p->b, "could not extract the filesystem of %s once for all restores (%s): each "
+		    "restore will extract its own copy", p->path, msg ? msg : strerror(err));
+	/* p->prep is freed with the bench, never inside its own callback */
+	bench_schedule(p->b);
+}
+
+/*
+ * idevicebench 1.0.0 children each extract the IPSW's root filesystem unless
+ * it is in the cache: extract each library IPSW once, off the loop, and hold
+ * its jobs until then. True when nothing (more) needs doing.
+ */
+static bool fw_prepared(struct bench *b, const char *path)
+{
+	struct fwprep *p;
+	char err[256];
+
+	if (b->dialect == DIALECT_MASTER || path[0] == '\0' || strcmp(path, b->ipsw) == 0)
+		return true;
+	for (size_t i = 0; i < b->nfwprep; i++)
+		if (strcmp(b->fwprep[i]->path, path) == 0)
+			return b->fwprep[i]->done;
+	if (b->nfwprep == sizeof(b->fwprep) / sizeof(b->fwprep[0]) || (p = calloc(1, sizeof(*p))) == NULL)
+		return true;
+	p->b = b;
+	text_copy(p->path, path, sizeof(p->path));
+	b->fwprep[b->nfwprep++] = p;
+	if (ipsw_read_info(path, &p->info, err, sizeof(err)) != 0 || p->info.is_dir ||
+	    p->info.os_path[0] == '\0' || ipsw_cached(path, b->cfg->cache_dir, &p->info)) {
+		p->done = true;
+		return true;
+	}
+	p->prep = ipsw_prepare_start(b->loop, path, b->cfg->cache_dir, &p->info, fwprep_progress_cb,
+	    fwprep_done_cb, p, err, sizeof(err));
+	if (p->prep == NULL) {
+		p->done = true;
+		bench_error(b, "cannot extract the filesystem of %s once for all restores: %s", path, err);
+	}
+	return p->done;
+}
+
 static void fw_phone_of(const struct slot *s, struct fw_phone *ph)
 {
 	memset(ph, 0, sizeof(*ph));
@@ -925,6 +988,8 @@ static void bench_schedule(struct bench *b)
 
 		if (bs->s.job.state == JOB_QUEUED && bs->s.job.waiting_fw)
 			continue;	/* its firmware is not there yet */
+		if (bs->s.job.state == JOB_QUEUED && !fw_prepared(b, bs->fw_path))
+			continue;	/* its filesystem is being extracted */
 		if (bs->s.job.state == JOB_QUEUED) {
 			jobs[n].state = SCHED_QUEUED;
 			jobs[n].step = STEP_NONE;
@@ -1901,6 +1966,10 @@ void bench_free(struct bench *b)
 	}
 	free(b->slots);
 	ipsw_prepare_free(b->prep);
+	for (size_t i = 0; i < b->nfwprep; i++) {
+		ipsw_prepare_free(b->fwprep[i]->prep);
+		free(b->fwprep[i]);
+	}
 	fwsel_free(b->fw);
 	usbwatch_free(b->uw);
 	idev_free(b->idev);

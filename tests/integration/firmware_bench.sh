@@ -125,6 +125,11 @@ check "1-1.2 ran with the iPhone 8 IPSW" hdr_has 1-1.2 "ipsw $L/iPhone_8_16.7.10
 check "1-1.3 ran with the extracted iPhone X folder" hdr_has 1-1.3 "ipsw $L/iPhone_X_16.7.10_extracted sha1"
 check "1-1.5 ran with the pinned file (spaces in its name)" hdr_has 1-1.5 "ipsw $L/iPhone9,3 15.8.2 (pinned).ipsw sha1"
 
+check "each library IPSW's filesystem was extracted once into the cache (1.0.0 children)" bash -c "
+	[ \$(stat -c %s '$HOME/.cache/idevicebench/iPhone_8_16.7.10/038-00002-001.dmg') -gt 0 ] &&
+	[ \$(stat -c %s '$HOME/.cache/idevicebench/iPhone_7_15.8.3/038-00002-001.dmg') -gt 0 ] &&
+	[ ! -e '$HOME/.cache/idevicebench/iPhone_7_15.8.2' ]"
+
 # a new file in the folder is picked up without a restart
 mk_ipsw "$L/iPhone_11_17.0.ipsw" iPhone12,1 0x8030 0x04 17.0 21A329
 sleep 3
