@@ -443,6 +443,26 @@ fwsel_choose(struct fwsel *f, const struct fw_phone *ph, bool retry, struct fwse
 		snprintf(reason, reasonlen, "reading the firmware library");
 		return (FWSEL_WAIT);
 	}
+	/*
+	 * With an index to ask, ask it first: a build it marks unsigned must
+	 * not be chosen. An index that does not answer leaves the library's
+	 * builds as they are (signing unknown).
+	 */
+	if (f->dl != NULL && (ph->product_type[0] || ph->model[0])) {
+		struct fwmodel *m = model_get(f, ph->product_type[0] ? ph->product_type : ph->model, true);
+
+		if (m != NULL && m->st == M_IDLE && (!m->have_ix ||
+		    ev_now(f->loop) - m->ix_at > FWSEL_INDEX_TTL)) {
+			if (fwdl_index_get(f->dl, m->id, index_cb, f) == 0) {
+				m->st = M_INDEX;
+				snprintf(reason, reasonlen, "asking the firmware index");
+				return (FWSEL_WAIT);
+			}
+		} else if (m != NULL && m->st == M_INDEX) {
+			snprintf(reason, reasonlen, "asking the firmware index");
+			return (FWSEL_WAIT);
+		}
+	}
 	n = gather(f);
 	i = fw_choose(f->builds, n, ph, f->pins, f->npins, reason, reasonlen);
 	if (i >= 0) {

@@ -12,8 +12,13 @@ W="$T/www"
 mkdir -p "$W/fw"
 mk_ipsw "$W/fw/iPhone10,6_16.7.10_20H350_Restore.ipsw" iPhone10,6 0x8015 0x0e 16.7.10 20H350 --os-bytes 4000000
 mk_ipsw "$W/fw/iPhone9,1_15.8.3_19H386_Restore.ipsw" iPhone9,1 0x8010 0x08 15.8.3 19H386
+# the library already holds a newer build for the iPhone X, which the index says is no longer signed
+mkdir -p "$T/lib"
+mk_ipsw "$T/lib/iPhone10,6_17.0_21A329_Restore.ipsw" iPhone10,6 0x8015 0x0e 17.0 21A329
+cp "$T/lib/iPhone10,6_17.0_21A329_Restore.ipsw" "$W/fw/"
 NGINX_RATE=1m nginx_start "$W" || { not_ok "nginx started"; done_testing; }
 python3 "$MKINDEX" "$W" "http://127.0.0.1:$NGINX_PORT" iPhone10,6 0x8015 0x0e \
+	fw/iPhone10,6_17.0_21A329_Restore.ipsw:17.0:21A329:0 \
 	fw/iPhone10,6_16.7.10_20H350_Restore.ipsw:16.7.10:20H350:1
 python3 "$MKINDEX" "$W" "http://127.0.0.1:$NGINX_PORT" iPhone9,1 0x8010 0x08 \
 	fw/iPhone9,1_15.8.3_19H386_Restore.ipsw:15.8.3:19H386:0
@@ -41,7 +46,7 @@ SCEN
 
 bench_start "$T/dl.scenario" -c "$T/bench.conf"
 wait_event 20 event=device port=1-1.4 >/dev/null || not_ok "devices arrived"
-check "prefetch: the iPhone X download starts on arrival, before any command" \
+check "prefetch: the iPhone X download (of the signed 16.7.10, not the library's unsigned 17.0) starts on arrival, before any command" \
 	wait_event 10 event=firmware model=iPhone10,6 state=downloading
 bench_send "update 1-1.1"
 bench_send "erase 1-1.2"
