@@ -360,7 +360,7 @@ ui_dirty(struct ui *u, int i)
 		memset(p + u->ndirty, 0, n - u->ndirty);
 		u->dirty = p;
 		u->ndirty = n;
-		u->dirty_all = true;	/* a slot appeared: the ui_layout may change */
+		u->dirty_all = true;	/* a slot appeared: the layout may change */
 	}
 	if ((size_t)i < u->ndirty)
 		u->dirty[i] = 1;

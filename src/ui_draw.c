@@ -281,7 +281,7 @@ ui_progress_bar(struct ui *u, char *buf, size_t len, int width, double pct)
 	}
 }
 
-/* Word-ui_wrap text into lines of at most width bytes; returns lines added. */
+/* Word-wrap text into lines of at most width bytes; returns lines added. */
 size_t
 ui_wrap(const char *text, int width, char out[][256], size_t max)
 {
