@@ -7,7 +7,6 @@
  * socket: it is bounded, checked for NULs, and whatever is echoed back in
  * an error goes through text_sanitize().
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,18 +41,6 @@ static const struct cmd_entry cmd_table[] = {
 
 _Static_assert(sizeof(cmd_table) / sizeof(cmd_table[0]) == CMD__COUNT,
     "cmd_table must have one entry per enum cmd_verb");
-
-static void __attribute__((format(printf, 3, 4)))
-cmd_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 is_blank(char c)
@@ -101,23 +88,23 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (line == NULL || out == NULL) {
-		cmd_error(err, errlen, "empty command");
+		text_errf(err, errlen, "empty command");
 		return -1;
 	}
 
 	/* Length first, so a huge len costs nothing; then the line ending. */
 	if (len > CMD_LINE_MAX + 2) {
-		cmd_error(err, errlen, "command too long");
+		text_errf(err, errlen, "command too long");
 		return -1;
 	}
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	if (len > CMD_LINE_MAX) {
-		cmd_error(err, errlen, "command too long");
+		text_errf(err, errlen, "command too long");
 		return -1;
 	}
 	if (memchr(line, '\0', len) != NULL) {
-		cmd_error(err, errlen, "NUL byte in command");
+		text_errf(err, errlen, "NUL byte in command");
 		return -1;
 	}
 
@@ -129,7 +116,7 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 		i++;
 	wlen = (size_t)(line + i - w);
 	if (wlen == 0) {
-		cmd_error(err, errlen, "empty command");
+		text_errf(err, errlen, "empty command");
 		return -1;
 	}
 	for (v = 0; v < CMD__COUNT; v++) {
@@ -140,7 +127,7 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 		}
 	}
 	if (e == NULL) {
-		cmd_error(err, errlen, "unknown command '%s'",
+		text_errf(err, errlen, "unknown command '%s'",
 		    cmd_echo(echo, sizeof(echo), w, wlen));
 		return -1;
 	}
@@ -155,7 +142,7 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 			i++;
 		slen = (size_t)(line + i - slot);
 		if (slen == 0) {
-			cmd_error(err, errlen, "usage: %s", e->usage);
+			text_errf(err, errlen, "usage: %s", e->usage);
 			return -1;
 		}
 		for (v = 0; v < slen; v++) {
@@ -163,7 +150,7 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 				break;
 		}
 		if (v < slen || slen >= CMD_SLOT_MAX) {
-			cmd_error(err, errlen, "bad slot name '%s'",
+			text_errf(err, errlen, "bad slot name '%s'",
 			    cmd_echo(echo, sizeof(echo), slot, slen));
 			return -1;
 		}
@@ -178,11 +165,11 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 		text_sanitize(cmd.reason, sizeof(cmd.reason), line + i, len - i);
 		text_rtrim(cmd.reason);
 		if (cmd.reason[0] == '\0') {
-			cmd_error(err, errlen, "usage: %s", e->usage);
+			text_errf(err, errlen, "usage: %s", e->usage);
 			return -1;
 		}
 	} else if (i < len) {
-		cmd_error(err, errlen, "usage: %s", e->usage);
+		text_errf(err, errlen, "usage: %s", e->usage);
 		return -1;
 	}
 
