@@ -585,12 +585,9 @@ bench_exec(struct bench *b, const struct command *c, char *msg, size_t msglen)
 	}
 	bs = b->slots[i];
 	s = &bs->s;
-	/* an ignored phone is never touched: only unignore (and cancel of what runs) apply */
-	if (s->ignored && s->present && c->verb != CMD_UNIGNORE && c->verb != CMD_CANCEL &&
-	    c->verb != CMD_FLAG && c->verb != CMD_UNFLAG && c->verb != CMD_IGNORE) {
-		snprintf(msg, msglen, "%s: device is ignored (unignore first)", s->label);
+	/* what a command may do to a slot in its state: the core's one rule */
+	if (!command_allowed(c->verb, s, msg, msglen))
 		return -1;
-	}
 	switch (c->verb) {
 	case CMD_UPDATE:
 		return runner_queue(b, bs, ACT_UPDATE, msg, msglen);
@@ -603,21 +600,9 @@ bench_exec(struct bench *b, const struct command *c, char *msg, size_t msglen)
 			if (s->job.state != JOB_QUEUED && s->job.state != JOB_RUNNING)
 				return 0;
 		}
-		if (s->job.state != JOB_QUEUED && s->job.state != JOB_RUNNING) {
-			snprintf(msg, msglen, "%s: no job to cancel", s->label);
-			return -1;
-		}
 		runner_cancel(b, bs, "cancelled before it started");
 		return 0;
 	case CMD_RECOVERY:
-		if (!s->present || s->mode != MODE_NORMAL) {
-			snprintf(msg, msglen, "%s: recovery needs a device in normal mode", s->label);
-			return -1;
-		}
-		if (bs->rj) {
-			snprintf(msg, msglen, "%s: a restore is running", s->label);
-			return -1;
-		}
 		if (b->idev == NULL || idev_submit(b->idev, IDEV_ENTER_RECOVERY, s->port, s->dev.udid) != 0) {
 			snprintf(msg, msglen, "%s: cannot reach lockdownd", s->label);
 			return -1;
@@ -628,14 +613,6 @@ bench_exec(struct bench *b, const struct command *c, char *msg, size_t msglen)
 	case CMD_KICK: {
 		static const char *const cmds[] = { "setenv auto-boot true", "saveenv", "reboot" };
 
-		if (!s->present || (s->mode != MODE_RECOVERY && s->mode != MODE_DFU)) {
-			snprintf(msg, msglen, "%s: kick needs a device in recovery mode", s->label);
-			return -1;
-		}
-		if (bs->rj) {
-			snprintf(msg, msglen, "%s: a restore is running (cancel it first)", s->label);
-			return -1;
-		}
 		if (b->uw == NULL || usbwatch_iboot_send(b->uw, s->port, cmds, 3, kick_done_cb, b) != 0) {
 			snprintf(msg, msglen, "%s: cannot talk to the device", s->label);
 			return -1;
@@ -645,14 +622,6 @@ bench_exec(struct bench *b, const struct command *c, char *msg, size_t msglen)
 		return 0;
 	}
 	case CMD_DFU:
-		if (!s->present) {
-			snprintf(msg, msglen, "%s: no device on this port", s->label);
-			return -1;
-		}
-		if (bs->rj) {
-			snprintf(msg, msglen, "%s: a restore is running", s->label);
-			return -1;
-		}
 		if (s->mode == MODE_DFU) {
 			s->dfu = DFU_DONE;
 		} else if (s->mode == MODE_NORMAL) {
@@ -669,10 +638,6 @@ bench_exec(struct bench *b, const struct command *c, char *msg, size_t msglen)
 	case CMD_FLAG: {
 		char hint[160] = "";
 
-		if (s->dev.ecid == 0) {
-			snprintf(msg, msglen, "%s: no identified device to flag", s->label);
-			return -1;
-		}
 		triage_hint(s->dev.product_type, hint, sizeof(hint));
 		s->flagged = true;
 		text_copy(s->flag_reason, c->reason, sizeof(s->flag_reason));
@@ -686,10 +651,6 @@ bench_exec(struct bench *b, const struct command *c, char *msg, size_t msglen)
 		return 0;
 	}
 	case CMD_UNFLAG:
-		if (!s->flagged) {
-			snprintf(msg, msglen, "%s: not flagged", s->label);
-			return -1;
-		}
 		s->flagged = false;
 		s->flag_reason[0] = s->flag_hint[0] = '\0';
 		if (b->store)
@@ -699,10 +660,6 @@ bench_exec(struct bench *b, const struct command *c, char *msg, size_t msglen)
 		return 0;
 	case CMD_IGNORE:
 	case CMD_UNIGNORE:
-		if (s->dev.ecid == 0) {
-			snprintf(msg, msglen, "%s: no identified device", s->label);
-			return -1;
-		}
 		s->ignored = c->verb == CMD_IGNORE;
 		if (b->store)
 			store_ignore(b->store, s->dev.ecid, s->ignored);

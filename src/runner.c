@@ -19,6 +19,7 @@
 
 #include "bench.h"
 #include "bench_int.h"
+#include "command.h"
 #include "config.h"
 #include "errclass.h"
 #include "ipsw.h"
@@ -481,26 +482,8 @@ runner_queue(struct bench *b, struct bslot *bs, enum job_action act, char *msg, 
 		snprintf(msg, msglen, "the bench is shutting down");
 		return -1;
 	}
-	if (!s->present) {
-		snprintf(msg, msglen, "%s: no device on this port", s->label);
+	if (!command_allowed(act == ACT_ERASE ? CMD_ERASE : CMD_UPDATE, s, msg, msglen))
 		return -1;
-	}
-	if (s->dev.ecid == 0) {
-		snprintf(msg, msglen, "%s: device not identified yet (no ECID)", s->label);
-		return -1;
-	}
-	if (s->job.state == JOB_QUEUED || s->job.state == JOB_RUNNING) {
-		snprintf(msg, msglen, "%s: a job is already %s", s->label, slot_job_state_name(s->job.state));
-		return -1;
-	}
-	if (s->ignored) {
-		snprintf(msg, msglen, "%s: device is ignored (unignore first)", s->label);
-		return -1;
-	}
-	if (s->mode == MODE_RESTORE) {
-		snprintf(msg, msglen, "%s: device is in restore mode", s->label);
-		return -1;
-	}
 	s->job.action = act;
 	s->job.ecid = s->dev.ecid;
 	memset(&s->job.result, 0, sizeof(s->job.result));

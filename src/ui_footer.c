@@ -13,24 +13,11 @@
 static unsigned
 footer_state(const struct slot *s)
 {
-	unsigned st = 0;
+	unsigned st;
 
 	if (s == NULL)
 		return 0;
-	if (s->present)
-		st |= KMW_PHONE;
-	if (s->job.state == JOB_QUEUED || s->job.state == JOB_RUNNING)
-		st |= KMW_JOB;
-	if (s->mode == MODE_RECOVERY)
-		st |= KMW_RECOVERY;
-	else if (s->mode == MODE_NORMAL)
-		st |= KMW_NORMAL;
-	else if (s->mode == MODE_DFU)
-		st |= KMW_DFU;
-	if (s->flagged)
-		st |= KMW_FLAGGED;
-	if (s->ignored)
-		st |= KMW_IGNORED;
+	st = command_slot_state(s);
 	if (s->job.log_path[0] != '\0')
 		st |= KMW_LOG;
 	return st;
