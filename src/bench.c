@@ -289,26 +289,10 @@ bench_update_advice(struct bench *b, struct bslot *bs, bool announce)
 		goto out;
 	nmine = store_triage_attempts(b->store, s->dev.ecid, mine, HISTORY_MAX);
 	text_copy(old_rule, s->advice_rule, sizeof(old_rule));
-	memset(&adv, 0, sizeof(adv));
-	if (nmine > 0) {
-		struct triage_port lp;
-
-		memset(&lp, 0, sizeof(lp));
-		triage_port_assess(mine[0].port, all, nall, &lp);
-		if (triage_device(mine, nmine, s->dev.product_type, &lp, &adv) != 1)
-			memset(&adv, 0, sizeof(adv));
-	}
-	if (!suspect || adv.hardware) {
-		text_copy(s->advice_rule, adv.rule, sizeof(s->advice_rule));
-		text_copy(s->advice, adv.text, sizeof(s->advice));
-		s->advice_stop = adv.stop_restoring;
-	} else {
-		s->advice_stop = false;
-		text_copy(s->advice_rule, "suspect-port", sizeof(s->advice_rule));
-		snprintf(s->advice, sizeof(s->advice),
-		    "port %s: %d different devices failed here and worked elsewhere; the port, cable or hub is "
-		    "suspect: move the phone to another port", s->port, tp.devices_failed_ok_elsewhere);
-	}
+	triage_advise(mine, nmine, s->dev.product_type, all, nall, &tp, &adv);
+	text_copy(s->advice_rule, adv.rule, sizeof(s->advice_rule));
+	text_copy(s->advice, adv.text, sizeof(s->advice));
+	s->advice_stop = adv.stop_restoring;
 	if (s->advice[0] && (strcmp(old_rule, s->advice_rule) != 0 || announce) &&
 	    (strcmp(old_rule, s->advice_rule) != 0 || !had))
 		NOTIFY(b, advice_cb, bench_slot_index(b, bs));
