@@ -24,6 +24,7 @@
 #include "ipsw.h"
 #include "models.h"
 #include "osutil.h"
+#include "policy.h"
 #include "restore_parse.h"
 #include "store.h"
 #include "text.h"
@@ -303,32 +304,29 @@ out:
 
 /* ---- device events -------------------------------------------------------- */
 
+/* Carry out the automatic restore the core's policy decides for the phone. */
 static void
 auto_policy(struct bench *b, struct bslot *bs)
 {
 	struct slot *s = &bs->s;
+	struct policy_auto p = { b->cfg->on_dfu == ON_DFU_ERASE, b->cfg->on_recovery == ON_RECOVERY_UPDATE };
+	enum policy_action a = policy_auto_action(s, bs->auto_done, &p);
 	char msg[160];
 
-	if (bs->auto_done || s->ignored || s->flagged || s->dev.ecid == 0 || s->dfu != DFU_OFF ||
-	    s->job.state == JOB_QUEUED || s->job.state == JOB_RUNNING)
-		return;
-	/* the history says more restores are wasted on this phone (triage: hardware) */
-	if (s->advice_stop && ((s->mode == MODE_DFU && b->cfg->on_dfu == ON_DFU_ERASE) ||
-	    (s->mode == MODE_RECOVERY && b->cfg->on_recovery == ON_RECOVERY_UPDATE))) {
+	switch (a) {
+	case POLICY_HOLD:
 		bs->auto_done = true;
-		text_copy(s->action_msg, "not restored automatically: its history says stop restoring",
-		    sizeof(s->action_msg));
+		text_copy(s->action_msg, POLICY_HOLD_TEXT, sizeof(s->action_msg));
 		bench_changed(b, bs);
-		return;
-	}
-	if (s->mode == MODE_DFU && b->cfg->on_dfu == ON_DFU_ERASE) {
+		break;
+	case POLICY_ERASE:
+	case POLICY_UPDATE:
 		bs->auto_done = true;
-		if (runner_queue(b, bs, ACT_ERASE, msg, sizeof(msg)) != 0)
+		if (runner_queue(b, bs, a == POLICY_ERASE ? ACT_ERASE : ACT_UPDATE, msg, sizeof(msg)) != 0)
 			bench_error(b, "%s", msg);
-	} else if (s->mode == MODE_RECOVERY && b->cfg->on_recovery == ON_RECOVERY_UPDATE) {
-		bs->auto_done = true;
-		if (runner_queue(b, bs, ACT_UPDATE, msg, sizeof(msg)) != 0)
-			bench_error(b, "%s", msg);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -703,36 +701,15 @@ size_t
 bench_flag_suggestions(struct bench *b, size_t i, char out[][128], size_t max)
 {
 	const struct slot *s = bench_slot_at(b, i);
-	const struct hw_finding *f;
-	size_t n = 0;
+	struct triage_attempt *mine = NULL;
+	size_t n, nmine = 0;
 
 	if (s == NULL || max == 0)
 		return 0;
-	if ((f = triage_finding(s->dev.product_type)) != NULL && n < max)
-		snprintf(out[n++], 128, "%s (%s, %s)", f->finding, f->repair, f->price);
-	if (s->job.state == JOB_FAILED && n < max) {
-		char sh[32];
-
-		errclass_short(&s->job.result, sh, sizeof(sh));
-		snprintf(out[n++], 128, "restore fails: %s at %s %.0f%%", sh, rp_step_name(s->job.result.step),
-		    s->job.result.percent);
-	}
-	if (s->dev.ecid != 0 && b->store != NULL && n < max) {
-		struct bench_attempt *h = calloc(HISTORY_MAX, sizeof(*h));
-		size_t nh = h ? store_attempts(b->store, s->dev.ecid, h, HISTORY_MAX) : 0, k;
-		int failed = 0;
-
-		/* failures only: a phone restored fine once and failing now is not "3 failures" */
-		for (k = 0; k < nh; k++)
-			failed += h[k].state == JOB_FAILED && strcmp(h[k].cls, "signing") != 0;
-		free(h);
-		if (failed >= 3)
-			snprintf(out[n++], 128, "%d failed restores: needs board-level diagnosis", failed);
-	}
-	if (n < max)
-		snprintf(out[n++], 128, "USB port / Tristar (charging port, USB controller)");
-	if (n < max)
-		snprintf(out[n++], 128, "NAND (disk failure)");
+	if (s->dev.ecid != 0 && b->store != NULL && (mine = calloc(HISTORY_MAX, sizeof(*mine))) != NULL)
+		nmine = store_triage_attempts(b->store, s->dev.ecid, mine, HISTORY_MAX);
+	n = policy_flag_suggestions(s, mine, nmine, out, max);
+	free(mine);
 	return n;
 }
 
