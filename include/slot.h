@@ -111,6 +111,20 @@ struct slot {
 	double dfu_step_started;	/* monotonic seconds */
 };
 
+/* One past attempt as the history keeps it, and the detail pane and reports show it. */
+struct bench_attempt {
+	long id;
+	char port[32];
+	enum job_action action;
+	time_t started, ended;
+	enum job_state state;		/* JOB_FAILED etc; "interrupted" shows as failed + class */
+	char cls[24];			/* class name, "interrupted" for rows closed at start-up */
+	int code;
+	int step;
+	double percent;
+	char log_path[512];
+};
+
 /* "normal", "recovery", ... (JSON names of DESIGN.md); "none" for MODE_NONE. */
 const char *slot_mode_name(enum dev_mode);
 /* Three-letter grid tag: NRM REC DFU RST PDF WTF, "" for none. */

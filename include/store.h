@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
-#include "bench.h"
 #include "errclass.h"
+#include "slot.h"
 #include "triage.h"
 
 #define STORE_SCHEMA_VERSION	2
