@@ -26,7 +26,7 @@ struct bench_status {
 	bool usbmuxd_ok;
 	bool store_ok;
 	char store_msg[128];		/* store problem shown once, "" if fine */
-	int slots, present, running, queued, done, failed, flagged, suspect;
+	struct slot_tally count;	/* slots, present, running, ... */
 	bool headless;			/* terminal lost: supervising without a screen */
 };
 

@@ -125,6 +125,11 @@ struct bench_attempt {
 	char log_path[512];
 };
 
+/* The header's counts over a bench's slots. */
+struct slot_tally {
+	int slots, present, running, queued, done, failed, flagged, suspect;
+};
+
 /* "normal", "recovery", ... (JSON names of DESIGN.md); "none" for MODE_NONE. */
 const char *slot_mode_name(enum dev_mode);
 /* Three-letter grid tag: NRM REC DFU RST PDF WTF, "" for none. */
@@ -169,5 +174,8 @@ void slot_dfu_arrival(struct slot *s, double now_mono);
 
 /* errclass's letter for the mode a device was in when it was lost ('n','r','d','R', 0). */
 int slot_lost_mode(enum dev_mode prev, int last_step);
+
+/* Count one more slot into t (start from a zeroed tally). */
+void slot_tally_add(struct slot_tally *t, const struct slot *);
 
 #endif

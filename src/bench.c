@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "bench.h"
 #include "bench_int.h"
 #include "config.h"
@@ -63,21 +64,9 @@ bench_error(struct bench *b, const char *fmt, ...)
 void
 bench_recount(struct bench *b)
 {
-	struct bench_status *st = &b->st;
-
-	st->slots = (int)b->nslots;
-	st->present = st->running = st->queued = st->done = st->failed = st->flagged = st->suspect = 0;
-	for (size_t i = 0; i < b->nslots; i++) {
-		const struct slot *s = &b->slots[i]->s;
-
-		st->present += s->present;
-		st->running += s->job.state == JOB_RUNNING;
-		st->queued += s->job.state == JOB_QUEUED;
-		st->done += s->job.state == JOB_DONE;
-		st->failed += s->job.state == JOB_FAILED;
-		st->flagged += s->flagged;
-		st->suspect += s->port_suspect;
-	}
+	memset(&b->st.count, 0, sizeof(b->st.count));
+	for (size_t i = 0; i < b->nslots; i++)
+		slot_tally_add(&b->st.count, &b->slots[i]->s);
 }
 
 void
@@ -137,13 +126,9 @@ add_slot(struct bench *b, const char *port, const char *label)
 
 	if ((bs = find_port(b, port)) != NULL)
 		return bs;
-	if (b->nslots == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 32;
-		if ((n = realloc(b->slots, cap * sizeof(*n))) == NULL)
-			return NULL;
-		b->slots = n;
-		b->cap = cap;
-	}
+	if ((n = array_grow(b->slots, b->nslots, &b->cap, 32, sizeof(*n))) == NULL)
+		return NULL;
+	b->slots = n;
 	if ((bs = calloc(1, sizeof(*bs))) == NULL)
 		return NULL;
 	text_copy(bs->s.port, port, sizeof(bs->s.port));

@@ -9,6 +9,7 @@
 #include <time.h>
 
 
+#include "array.h"
 #include "store_int.h"
 #include "text.h"
 
@@ -24,13 +25,9 @@ store_mem_device(struct store *st, uint64_t ecid, bool create)
 	}
 	if (!create)
 		return NULL;
-	if (st->ndev == st->devcap) {
-		size_t cap = st->devcap ? st->devcap * 2 : 16;
-		if ((n = realloc(st->dev, cap * sizeof(*n))) == NULL)
-			return NULL;
-		st->dev = n;
-		st->devcap = cap;
-	}
+	if ((n = array_grow(st->dev, st->ndev, &st->devcap, 16, sizeof(*n))) == NULL)
+		return NULL;
+	st->dev = n;
 	n = &st->dev[st->ndev++];
 	memset(n, 0, sizeof(*n));
 	n->d.ecid = ecid;
@@ -42,13 +39,9 @@ store_op_push(struct store *st, enum store_op_kind kind, uint64_t ecid, time_t t
 {
 	struct store_op	*n;
 
-	if (st->nops == st->opcap) {
-		size_t cap = st->opcap ? st->opcap * 2 : 16;
-		if ((n = realloc(st->ops, cap * sizeof(*n))) == NULL)
-			return NULL;
-		st->ops = n;
-		st->opcap = cap;
-	}
+	if ((n = array_grow(st->ops, st->nops, &st->opcap, 16, sizeof(*n))) == NULL)
+		return NULL;
+	st->ops = n;
 	n = &st->ops[st->nops++];
 	memset(n, 0, sizeof(*n));
 	n->kind = kind;
@@ -132,13 +125,9 @@ store_attempt_begin(struct store *st, uint64_t ecid, const char *port, int actio
 
 	if (st == NULL || st->readonly)
 		return 0;
-	if (st->natt == st->attcap) {
-		size_t cap = st->attcap ? st->attcap * 2 : 32;
-		if ((n = realloc(st->att, cap * sizeof(*n))) == NULL)
-			return 0;
-		st->att = n;
-		st->attcap = cap;
-	}
+	if ((n = array_grow(st->att, st->natt, &st->attcap, 32, sizeof(*n))) == NULL)
+		return 0;
+	st->att = n;
 	a = &st->att[st->natt++];
 	memset(a, 0, sizeof(*a));
 	a->handle = st->next_temp--;

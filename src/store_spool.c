@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 
+#include "array.h"
 #include "osutil.h"
 #include "store_int.h"
 #include "text.h"
@@ -101,13 +102,9 @@ spool_load(struct store *st)
 			pid = (long)sqlite3_column_int64(s, 1);
 			if (store_pid_alive(pid) && pid != (long)getpid())
 				continue;	/* a bench still running on this machine */
-			if (st->natt == st->attcap) {
-				size_t cap = st->attcap ? st->attcap * 2 : 32;
-				if ((na = realloc(st->att, cap * sizeof(*na))) == NULL)
-					break;
-				st->att = na;
-				st->attcap = cap;
-			}
+			if ((na = array_grow(st->att, st->natt, &st->attcap, 32, sizeof(*na))) == NULL)
+				break;
+			st->att = na;
 			a = &st->att[st->natt++];
 			memset(a, 0, sizeof(*a));
 			a->handle = st->next_temp--;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 
+#include "array.h"
 #include "text.h"
 #include "ui_int.h"
 
@@ -45,13 +46,9 @@ ui_mark_toggle(struct ui *u, const char *port)
 			return;
 		}
 	}
-	if (u->nmarks == u->capmarks) {
-		p = reallocarray(u->marks, u->capmarks ? u->capmarks * 2 : 16, sizeof(u->marks[0]));
-		if (p == NULL)
-			return;
-		u->marks = p;
-		u->capmarks = u->capmarks ? u->capmarks * 2 : 16;
-	}
+	if ((p = array_grow(u->marks, u->nmarks, &u->capmarks, 16, sizeof(u->marks[0]))) == NULL)
+		return;
+	u->marks = p;
 	text_copy(u->marks[u->nmarks++], port, sizeof(u->marks[0]));
 }
 
@@ -159,8 +156,8 @@ ui_draw_header(struct ui *u)
 		snprintf(page, sizeof(page), "%s  page %zu/%zu", marks, u->page + 1, pages);
 	ui_putf(u, 0, 0, COLS, A_REVERSE | A_BOLD, true,
 	    " idevicebench %s | %d slots %d run %d queued %d done %d failed %d HW %d port?",
-	    st->name, st->slots, st->running, st->queued, st->done, st->failed, st->flagged,
-	    st->suspect);
+	    st->name, st->count.slots, st->count.running, st->count.queued, st->count.done, st->count.failed, st->count.flagged,
+	    st->count.suspect);
 	/* the history store is named only when something is wrong with it: room is short at 80 columns */
 	if (st->store_ok)
 		store[0] = '\0';

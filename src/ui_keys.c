@@ -95,7 +95,7 @@ static enum next
 act_quit(struct ui *u)
 {
 	const struct bench_status *st = bench_status(u->b);
-	int jobs = st->running + st->queued;
+	int jobs = st->count.running + st->count.queued;
 	struct command c;
 	char msg[256];
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 
+#include "array.h"
 #include "text.h"
 #include "ui_int.h"
 
@@ -46,13 +47,9 @@ pager_add(struct pager *p, const char *s, size_t len)
 {
 	char **nl, *line;
 
-	if (p->n == p->cap) {
-		nl = reallocarray(p->lines, p->cap ? p->cap * 2 : 64, sizeof(*nl));
-		if (nl == NULL)
-			return -1;
-		p->lines = nl;
-		p->cap = p->cap ? p->cap * 2 : 64;
-	}
+	if ((nl = array_grow(p->lines, p->n, &p->cap, 64, sizeof(*nl))) == NULL)
+		return -1;
+	p->lines = nl;
 	line = malloc(len + 1);
 	if (line == NULL)
 		return -1;

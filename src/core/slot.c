@@ -312,3 +312,17 @@ int slot_lost_mode(enum dev_mode prev, int last_step)
 		return 0;
 	}
 }
+
+/* Count one slot into the header's figures. */
+void
+slot_tally_add(struct slot_tally *t, const struct slot *s)
+{
+	t->slots++;
+	t->present += s->present;
+	t->running += s->job.state == JOB_RUNNING;
+	t->queued += s->job.state == JOB_QUEUED;
+	t->done += s->job.state == JOB_DONE;
+	t->failed += s->job.state == JOB_FAILED;
+	t->flagged += s->flagged;
+	t->suspect += s->port_suspect;
+}
