@@ -139,6 +139,8 @@ const char *slot_job_state_name(enum job_state);
 const char *slot_action_name(enum job_action);
 /* Mode from an Apple USB product id (MODE_NONE if not an Apple phone id). */
 enum dev_mode slot_mode_from_pid(uint16_t pid);
+/* Does a device with this product id take iBoot commands (recovery, DFU, WTF)? (usbid.c) */
+bool slot_pid_speaks_iboot(uint16_t pid);
 /* Append a (sanitized) output line to the job's tail. */
 void slot_tail_push(struct slot_job *, const char *line, size_t len);
 /* Compare two port paths for display order: bus, then hub chain, then port numerically. */

@@ -186,7 +186,7 @@ known_get(struct bench *b, const char *udid)
 static void
 set_model(struct bench *b, struct slot *s)
 {
-	const struct model *m = NULL;
+	const struct model *m;
 
 	/* normal mode gives no board id: what the bench learnt of this ECID earlier */
 	if (s->dev.product_type[0] == '\0' && s->dev.ecid)
@@ -195,11 +195,7 @@ set_model(struct bench *b, struct slot *s)
 				text_copy(s->dev.product_type, b->known[i].product_type, sizeof(s->dev.product_type));
 				break;
 			}
-	if (s->dev.product_type[0])
-		m = models_find_product(s->dev.product_type);
-
-	if (m == NULL && s->dev.cpid && s->dev.bdid)
-		m = models_find_chip(s->dev.cpid, s->dev.bdid);
+	m = models_find_device(s->dev.product_type, s->dev.cpid, s->dev.bdid);
 	if (m) {
 		text_copy(s->dev.product_type, m->product_type, sizeof(s->dev.product_type));
 		text_copy(s->dev.name, m->name, sizeof(s->dev.name));
@@ -458,7 +454,7 @@ usb_cb(void *arg, enum usbwatch_event ev, const struct usbwatch_dev *d)
 			hub_arrived(b, d);
 		return;
 	}
-	if (d->vid != 0x05ac || slot_mode_from_pid(d->pid) == MODE_NONE)
+	if (d->vid != USBWATCH_APPLE_VID || slot_mode_from_pid(d->pid) == MODE_NONE)
 		return;
 	if (ev == USBWATCH_ARRIVED)
 		device_arrived(b, d);

@@ -171,13 +171,9 @@ ui_model_name(const struct slot *s)
 enum button_family
 ui_slot_buttons(const struct slot *s, bool *fallback)
 {
-	const struct model *m = NULL;
+	const struct model *m = models_find_device(s->dev.product_type, s->dev.cpid, s->dev.bdid);
 	enum button_family f = BUTTONS_UNKNOWN;
 
-	if (s->dev.product_type[0] != '\0')
-		m = models_find_product(s->dev.product_type);
-	if (m == NULL && s->dev.cpid != 0)
-		m = models_find_chip(s->dev.cpid, s->dev.bdid);
 	if (m != NULL)
 		f = m->buttons;
 	if (f == BUTTONS_UNKNOWN && s->dev.product_type[0] != '\0')

@@ -21,6 +21,7 @@
 #include <libusb.h>
 
 #include "array.h"
+#include "slot.h"
 #include "usbwatch.h"
 
 #define USBWATCH_SYSFS		"/sys/bus/usb/devices"
@@ -105,13 +106,6 @@ struct usbwatch {
 };
 
 static void	usbwatch_process(struct usbwatch *);
-
-/* True for an Apple product id that speaks iBoot commands (recovery, DFU, WTF). */
-bool
-usbwatch_pid_is_iboot(uint16_t pid)
-{
-	return (pid >= 0x1280 && pid <= 0x1283) || pid == 0x1227 || pid == 0x1222;
-}
 
 static int
 usbwatch_speed(enum libusb_speed s)
@@ -770,7 +764,7 @@ usbwatch_iboot_send(struct usbwatch *uw, const char *port, const char *const *cm
 	if ((i = usbwatch_find_port(uw, port)) == uw->nnodes)
 		return -ENODEV;
 	n = &uw->nodes[i];
-	if (n->d.vid != USBWATCH_APPLE_VID || !usbwatch_pid_is_iboot(n->d.pid))
+	if (n->d.vid != USBWATCH_APPLE_VID || !slot_pid_speaks_iboot(n->d.pid))
 		return -ENXIO;
 	for (i = 0; i < uw->nreqs; i++)
 		if (strcmp(uw->reqs[i]->port, port) == 0)

@@ -85,27 +85,6 @@ slot_action_name(enum job_action a)
 }
 
 /*
- * Mode from an Apple USB product id (MODE_NONE if not an Apple phone id).
- * Normal and restore mode share 0x1290-0x12af: which one it is, only the
- * bench knows (a restore is running for that ECID), so this says normal.
- */
-enum dev_mode
-slot_mode_from_pid(uint16_t pid)
-{
-	if (pid >= 0x1280 && pid <= 0x1283)
-		return MODE_RECOVERY;
-	if (pid == 0x1227)
-		return MODE_DFU;
-	if (pid == 0x1222)
-		return MODE_WTF;
-	if (pid == 0xf014)
-		return MODE_PORTDFU;
-	if (pid >= 0x1290 && pid <= 0x12af)
-		return MODE_NORMAL;
-	return MODE_NONE;
-}
-
-/*
  * Append a (sanitized) output line to the job's tail, truncated to the
  * tail's width. The line ending is dropped first (a '\r' would otherwise
  * show as '?'); blank lines are not kept, as idevicerestore prints many
