@@ -212,7 +212,6 @@ load_device_state(struct bench *b, struct bslot *bs)
 {
 	struct slot *s = &bs->s;
 	uint64_t ecid = s->dev.ecid;
-	struct bench_attempt tmp[HISTORY_MAX];
 
 	s->flagged = false;
 	s->flag_reason[0] = s->flag_hint[0] = '\0';
@@ -223,7 +222,7 @@ load_device_state(struct bench *b, struct bslot *bs)
 	s->flagged = store_is_flagged(b->store, ecid, s->flag_reason, sizeof(s->flag_reason),
 	    s->flag_hint, sizeof(s->flag_hint));
 	s->ignored = store_is_ignored(b->store, ecid);
-	s->attempts = (int)store_attempts(b->store, ecid, tmp, HISTORY_MAX);
+	s->attempts = (int)store_attempts(b->store, ecid, NULL, HISTORY_MAX);
 }
 
 /* ---- advice --------------------------------------------------------------- */
@@ -917,6 +916,8 @@ bench_new(struct ev_loop *loop, struct config *cfg, const struct bench_options *
 int
 bench_start(struct bench *b, char *err, size_t errlen)
 {
+	const char *fault;
+
 	bench_check_store(b);
 	if (b->store && store_interrupted_count(b->store) > 0)
 		bench_error(b, "%d restore attempt(s) left open by an earlier run were closed as interrupted",
@@ -933,6 +934,11 @@ bench_start(struct bench *b, char *err, size_t errlen)
 		    "plugged in", IDB_LIBDIR);
 	for (size_t i = 0; i < b->cfg->nslots; i++)
 		add_slot(b, b->cfg->slots[i].port, b->cfg->slots[i].label);
+	/* tests reach the start-up failure path with this; nothing else sets it */
+	if ((fault = getenv("IDEVICEBENCH_TEST_FAULT")) != NULL && strcmp(fault, "usb-start") == 0) {
+		snprintf(err, errlen, "USB start-up failure injected (IDEVICEBENCH_TEST_FAULT)");
+		return -1;
+	}
 	b->idev = idev_new(b->loop, idev_cb, b);
 	b->uw = usbwatch_new(b->loop, usb_cb, b, err, errlen);
 	if (b->uw == NULL)

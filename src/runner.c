@@ -24,6 +24,7 @@
 #include "errclass.h"
 #include "ipsw.h"
 #include "job.h"
+#include "log.h"
 #include "osutil.h"
 #include "restore_parse.h"
 #include "sched.h"
@@ -187,6 +188,10 @@ done_cb(void *arg, const struct job_exit *ex)
 
 	if (ev_is_active(&rj->lost_timer))
 		ev_timer_stop(b->loop, &rj->lost_timer);
+	if (ex->lost_what[0])
+		log_warn("lost track of the restore on %s (pid %d): the loop never reported %s; "
+		    "the job was ended by the sweep", bs ? bs->s.label : "a freed slot", (int)job_pid(rj->job),
+		    ex->lost_what);
 	rp_finish(rj->rp);
 	memset(&in, 0, sizeof(in));
 	in.parse = rp_summary(rj->rp);
@@ -589,9 +594,21 @@ runner_free(struct bench *b)
 		runjob_free(rj);
 	}
 	for (size_t i = 0; i < b->nslots; i++) {
-		if (b->slots[i]->rj) {
-			ev_timer_stop(b->loop, &b->slots[i]->rj->lost_timer);
-			b->slots[i]->rj->bs = NULL;
+		if ((rj = b->slots[i]->rj) != NULL) {
+			/* exiting at once (a second signal): no restore outlives the bench */
+			ev_timer_stop(b->loop, &rj->lost_timer);
+			if (rj->attempt_id != 0 && b->store) {
+				struct err_result r;
+
+				memset(&r, 0, sizeof(r));
+				r.cls = EC_CANCELLED;
+				r.code = ERR_NOCODE;
+				r.step = b->slots[i]->s.job.step;
+				r.percent = b->slots[i]->s.job.percent;
+				text_copy(r.message, "cancelled: the bench exited at once", sizeof(r.message));
+				store_attempt_end(b->store, rj->attempt_id, time(NULL), JOB_CANCELLED, &r);
+			}
+			runjob_free(rj);
 		}
 	}
 	ipsw_prepare_free(b->prep);
