@@ -4,7 +4,7 @@
 IPSWPREP := $(BUILD)/tests/ipsw/ipswprep
 TEST_BINS += $(IPSWPREP)
 
-$(IPSWPREP): tests/ipsw/ipswprep.c $(BUILD)/src/ipsw.o $(BUILD)/src/ipsw_prep.o $(BUILD)/src/core/text.o include/ipsw.h
+$(IPSWPREP): tests/ipsw/ipswprep.c $(BUILD)/src/ipsw.o $(BUILD)/src/ipsw_prep.o $(BUILD)/src/osutil.o $(BUILD)/src/core/text.o include/ipsw.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/src/ipsw.o $(BUILD)/src/ipsw_prep.o $(BUILD)/src/core/text.o \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/src/ipsw.o $(BUILD)/src/ipsw_prep.o $(BUILD)/src/osutil.o $(BUILD)/src/core/text.o \
 		$(LDFLAGS) $(LDSAN) $(shell pkg-config --libs libzip libplist-2.0) -lev -lpthread

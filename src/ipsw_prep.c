@@ -23,6 +23,7 @@
 
 #include "ipsw.h"
 #include "ipsw_int.h"
+#include "osutil.h"
 #include "text.h"
 
 #define IPSW_CHUNK		(1024 * 1024)
@@ -54,7 +55,7 @@ struct ipsw_prep {
 	/* worker only */
 	unsigned long long	 total;
 	unsigned long long	 done_bytes;
-	struct timespec		 last_send;
+	double			 last_send;	/* os_mono() of the last progress call */
 };
 
 static bool
@@ -72,21 +73,13 @@ nap(long ns)
 		;
 }
 
-static double
-elapsed_ns(const struct timespec *a, const struct timespec *b)
-{
-	return ((double)(b->tv_sec - a->tv_sec) * 1e9 + (double)(b->tv_nsec - a->tv_nsec));
-}
-
 /* Tell the loop about progress, throttled so the UI is not flooded. */
 static void
 report(struct ipsw_prep *p, unsigned long long cur)
 {
-	struct timespec	 now;
-	double		 pct;
+	double	 now = os_mono(), pct;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (elapsed_ns(&p->last_send, &now) < IPSW_PROGRESS_NS)
+	if ((now - p->last_send) * 1e9 < IPSW_PROGRESS_NS)
 		return;
 	p->last_send = now;
 	pct = p->total ? 100.0 * (double)(p->done_bytes + cur) / (double)p->total : 0.0;
@@ -99,25 +92,17 @@ report(struct ipsw_prep *p, unsigned long long cur)
 	ev_async_send(p->loop, &p->async);
 }
 
+/* mkdir -p for the cache, saying which directory could not be made. */
 static int
 mkdir_p(char *dir, char *err, size_t errlen)
 {
-	char		*s, c;
 	struct stat	 st;
+	int		 e;
 
-	for (s = dir + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-			text_errf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-			*s = c;
-			return (errno ? errno : EIO);
-		}
-		*s = c;
-		if (c == '\0')
-			break;
+	if (os_mkdirs(dir, 0755) != 0) {
+		e = errno ? errno : EIO;
+		text_errf(err, errlen, "cannot create %s: %s", dir, strerror(e));
+		return (e);
 	}
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		text_errf(err, errlen, "%s is not a directory", dir);
