@@ -177,7 +177,8 @@ slot_port_cmp(const char *a, const char *b)
 	return (i > 0) - (i < 0);
 }
 
-int slot_parse_arrival(uint16_t pid, const char *serial, size_t len, struct device_info *nd,
+int
+slot_parse_arrival(uint16_t pid, const char *serial, size_t len, struct device_info *nd,
     enum dev_mode *mode)
 {
 	struct iboot_info ib;
@@ -209,7 +210,8 @@ int slot_parse_arrival(uint16_t pid, const char *serial, size_t len, struct devi
 	return 0;
 }
 
-bool slot_merge_arrival(const struct slot *s, struct device_info *nd, enum dev_mode *mode,
+bool
+slot_merge_arrival(const struct slot *s, struct device_info *nd, enum dev_mode *mode,
     bool job_active, time_t now, double reconnect_window)
 {
 	uint64_t prev = s->dev.ecid;
@@ -250,7 +252,8 @@ bool slot_merge_arrival(const struct slot *s, struct device_info *nd, enum dev_m
 	return same;
 }
 
-void slot_dfu_arrival(struct slot *s, double now_mono)
+void
+slot_dfu_arrival(struct slot *s, double now_mono)
 {
 	switch (s->dfu) {
 	case DFU_TO_RECOVERY:
@@ -273,7 +276,8 @@ void slot_dfu_arrival(struct slot *s, double now_mono)
 	}
 }
 
-int slot_lost_mode(enum dev_mode prev, int last_step)
+int
+slot_lost_mode(enum dev_mode prev, int last_step)
 {
 	switch (prev) {
 	case MODE_NORMAL:
