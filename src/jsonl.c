@@ -34,7 +34,8 @@ struct jsonl {
 	bool out_told;			/* stdout's failure is logged once */
 };
 
-static double now_wall(void)
+static double
+now_wall(void)
 {
 	struct timespec ts;
 
@@ -42,7 +43,8 @@ static double now_wall(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void emit(struct jsonl *j, json_t *o)
+static void
+emit(struct jsonl *j, json_t *o)
 {
 	char *s;
 	size_t n;
@@ -65,7 +67,8 @@ static void emit(struct jsonl *j, json_t *o)
 }
 
 /* The reader caught up after events were dropped: tell it, in the stream itself. */
-static void out_drained_cb(void *arg, unsigned long dropped)
+static void
+out_drained_cb(void *arg, unsigned long dropped)
 {
 	struct jsonl *j = arg;
 	char text[160];
@@ -76,13 +79,15 @@ static void out_drained_cb(void *arg, unsigned long dropped)
 	jsonl_error(j, text);
 }
 
-static json_t *pct(double v)
+static json_t *
+pct(double v)
 {
 	/* one decimal is what a person reads; the parser's float noise is not */
 	return json_real((double)(long)(v * 10 + 0.5) / 10);
 }
 
-static json_t *hex_or_null(uint64_t v, int width)
+static json_t *
+hex_or_null(uint64_t v, int width)
 {
 	char buf[32];
 
@@ -92,7 +97,8 @@ static json_t *hex_or_null(uint64_t v, int width)
 	return json_string(buf);
 }
 
-static json_t *base(const char *event, const struct slot *s)
+static json_t *
+base(const char *event, const struct slot *s)
 {
 	json_t *o = json_object();
 
@@ -102,7 +108,8 @@ static json_t *base(const char *event, const struct slot *s)
 	return o;
 }
 
-static void slot_cb(void *arg, size_t i)
+static void
+slot_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -112,7 +119,8 @@ static void slot_cb(void *arg, size_t i)
 	emit(j, o);
 }
 
-static void device_cb(void *arg, size_t i)
+static void
+device_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -130,7 +138,8 @@ static void device_cb(void *arg, size_t i)
 	emit(j, o);
 }
 
-static void gone_cb(void *arg, size_t i, uint64_t ecid)
+static void
+gone_cb(void *arg, size_t i, uint64_t ecid)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -141,7 +150,8 @@ static void gone_cb(void *arg, size_t i, uint64_t ecid)
 	emit(j, o);
 }
 
-static void job_cb(void *arg, size_t i)
+static void
+job_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -176,7 +186,8 @@ static void job_cb(void *arg, size_t i)
 	emit(j, o);
 }
 
-static void advice_cb(void *arg, size_t i)
+static void
+advice_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -190,7 +201,8 @@ static void advice_cb(void *arg, size_t i)
 	emit(j, o);
 }
 
-static void flag_cb(void *arg, size_t i)
+static void
+flag_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -203,7 +215,8 @@ static void flag_cb(void *arg, size_t i)
 	emit(j, o);
 }
 
-void jsonl_error(struct jsonl *j, const char *text)
+void
+jsonl_error(struct jsonl *j, const char *text)
 {
 	json_t *o = base("error", NULL);
 	char clean[512];
@@ -213,13 +226,15 @@ void jsonl_error(struct jsonl *j, const char *text)
 	emit(j, o);
 }
 
-static void error_cb(void *arg, const char *text)
+static void
+error_cb(void *arg, const char *text)
 {
 	jsonl_error(arg, text);
 }
 
 /* {"event":"firmware","model":..,"version":..,"build":..,"state":..,"percent":..,"bytes":..,"total":..} */
-static void firmware_cb(void *arg, const void *p)
+static void
+firmware_cb(void *arg, const void *p)
 {
 	struct jsonl *j = arg;
 	const struct fwdl_status *st = p;
@@ -241,7 +256,8 @@ static void firmware_cb(void *arg, const void *p)
 	emit(j, o);
 }
 
-static void run_line(struct jsonl *j, const char *line, size_t len)
+static void
+run_line(struct jsonl *j, const char *line, size_t len)
 {
 	struct command c;
 	char err[256];
@@ -258,7 +274,8 @@ static void run_line(struct jsonl *j, const char *line, size_t len)
 		jsonl_error(j, err);
 }
 
-static void in_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void
+in_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct jsonl *j = (struct jsonl *)w;
 	char chunk[4096];
@@ -296,7 +313,8 @@ static void in_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-struct jsonl *jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int out_fd)
+struct jsonl *
+jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int out_fd)
 {
 	struct jsonl *j = calloc(1, sizeof(*j));
 	struct bench_observer o = {
@@ -322,7 +340,8 @@ struct jsonl *jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int ou
 	return j;
 }
 
-void jsonl_free(struct jsonl *j)
+void
+jsonl_free(struct jsonl *j)
 {
 	if (j == NULL)
 		return;
