@@ -116,6 +116,13 @@ const char *store_backend(struct store *);
 void store_set_scope(struct store *, const char *bench);
 /* Writes waiting in the local spool for the server (0 with SQLite). */
 size_t store_spooled(struct store *);
+/*
+ * From now on never wait for the PostgreSQL server (call when the event loop
+ * starts): writes are queued to store_pg's worker thread, reads answer from
+ * what it fetched last. Before it, calls wait for their answers (start-up, tests).
+ */
+void store_set_async(struct store *);
+#define STORE_PG_CLOSE_MS	2000	/* store_close() waits this long for the last writes */
 
 /* ---- between store.c and store_pg.c only ---- */
 /* Is the bench that wrote a row still running here? (a zombie is not) */
@@ -141,11 +148,17 @@ int		 store_state_from_word(const char *);
 struct store_pg_ops {
 	struct store_pg	*(*create)(const char *url);
 	void		 (*destroy)(struct store_pg *);
+	/* How long calls wait for the server: <0 for their answer, 0 never, >0 ms in all. */
+	void		 (*wait)(struct store_pg *, int ms);
 	/* With migrate, create or upgrade the schema. 0, -1 (err set), -2 newer schema. */
 	int		 (*connect)(struct store_pg *, bool migrate, char *err, size_t errlen);
 	void		 (*disconnect)(struct store_pg *);
 	bool		 (*connected)(struct store_pg *);
-	/* Insert or update an attempt by its uuid; sets *id to the row id. */
+	/*
+	 * Insert or update an attempt by its uuid; sets *id to the row id. 0 done,
+	 * -1 failed, 1 queued and not on the server yet (ask again later; the same
+	 * for put_op, whose order is kept).
+	 */
 	int		 (*put_attempt)(struct store_pg *, const struct store_attempt *,
 			    const char *uuid, long pid, long *id);
 	int		 (*put_op)(struct store_pg *, const struct store_op *, const char *bench);

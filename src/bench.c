@@ -1639,6 +1639,9 @@ struct bench *bench_new(struct ev_loop *loop, struct config *cfg, const struct b
 int bench_start(struct bench *b, char *err, size_t errlen)
 {
 	check_store(b);
+	/* from here on the loop runs: a slow history server must not hold it */
+	if (b->store)
+		store_set_async(b->store);
 	if (b->store && store_interrupted_count(b->store) > 0)
 		bench_error(b, "%d restore attempt(s) left open by an earlier run were closed as interrupted",
 		    store_interrupted_count(b->store));

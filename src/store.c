@@ -694,6 +694,9 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	/* a moment for the last writes; what does not land stays in the spool */
+	if (st->pg != NULL && !st->readonly)
+		PG->wait(st->pg, STORE_PG_CLOSE_MS);
 	if (!st->readonly)
 		(void)do_flush(st);
 	db_close(st);
@@ -1667,6 +1670,14 @@ store_set_scope(struct store *st, const char *bench)
 		text_sanitize(st->scope, sizeof(st->scope), bench, strlen(bench));
 }
 
+/* Never wait for the server from now on (the bench's loop runs). */
+void
+store_set_async(struct store *st)
+{
+	if (st != NULL && st->pg != NULL && !st->readonly)
+		PG->wait(st->pg, 0);
+}
+
 /* Writes waiting in the local spool for the server. */
 size_t
 store_spooled(struct store *st)
@@ -2084,9 +2095,10 @@ static size_t
 pg_flush(struct store *st)
 {
 	struct store_attempt	 sa;
-	size_t			 i, done = 0;
+	size_t			 i, keep = 0, queued = 0;
 	long			 id;
 	bool			 ok = true;
+	int			 rc;
 
 	if (st->readonly)
 		return 0;
@@ -2102,9 +2114,13 @@ pg_flush(struct store *st)
 		if (!a->need_insert && !a->need_update)
 			continue;
 		mem_to_store_attempt(st, a, &sa);
-		if (PG->put_attempt(st->pg, &sa, a->uuid, (long)getpid(), &id) != 0) {
+		if ((rc = PG->put_attempt(st->pg, &sa, a->uuid, (long)getpid(), &id)) < 0) {
 			ok = false;
 			break;
+		}
+		if (rc > 0) {
+			queued++;	/* on its way; the spool keeps it meanwhile */
+			continue;
 		}
 		a->dbid = id;
 		a->need_insert = a->need_update = false;
@@ -2112,21 +2128,28 @@ pg_flush(struct store *st)
 			spool_forget(st, "pg_spool_attempts", a->uuid);
 		a->spooled = false;
 	}
-	while (ok && done < st->nops) {
-		if (PG->put_op(st->pg, &st->ops[done], st->bench) != 0) {
-			ok = false;
-			break;
+	/* the server takes ops in the order given: one placed leaves the queue */
+	for (i = 0; i < st->nops; i++) {
+		if (ok && (rc = PG->put_op(st->pg, &st->ops[i], st->bench)) == 0) {
+			if (st->ops[i].spooled)
+				spool_forget(st, "pg_spool_ops", st->ops[i].uuid);
+			continue;
 		}
-		if (st->ops[done].spooled)
-			spool_forget(st, "pg_spool_ops", st->ops[done].uuid);
-		done++;
+		if (ok && rc < 0)
+			ok = false;
+		else if (ok)
+			queued++;
+		if (keep != i)
+			st->ops[keep] = st->ops[i];
+		keep++;
 	}
-	if (done > 0) {
-		memmove(st->ops, st->ops + done, (st->nops - done) * sizeof(*st->ops));
-		st->nops -= done;
-	}
+	st->nops = keep;
 	if (!ok) {
 		pg_fail(st);
+		spool_save(st);
+		return pending(st);
+	}
+	if (queued > 0) {
 		spool_save(st);
 		return pending(st);
 	}
