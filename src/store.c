@@ -2149,12 +2149,12 @@ pg_flush(struct store *st)
 		spool_save(st);
 		return pending(st);
 	}
+	st->prob = PROB_NONE;
+	st->problem[0] = '\0';
+	st->last_fail = 0;
 	if (queued > 0) {
 		spool_save(st);
 		return pending(st);
 	}
-	st->prob = PROB_NONE;
-	st->problem[0] = '\0';
-	st->last_fail = 0;
 	return 0;
 }
