@@ -28,9 +28,9 @@
  *     the same question. A call that takes PG_STALL_MS makes connected()
  *     false ("not answering"), and the store spools as if the server were
  *     down; when the call finally returns, the queue goes on.
- *   - wait until a deadline (store_close()): the last writes get a moment to
- *     land; then destroy() shuts the socket down under a call still blocked,
- *     so quitting never hangs either.
+ *   - wait until a deadline (store_close() of a store that was async): the
+ *     last writes get a moment to land; then destroy() shuts the socket down
+ *     under a call still blocked, so quitting never hangs either.
  * A failed call drops the connection (as store.c always did) and sends every
  * job still queued back to its owner, to be sent again after a reconnect.
  * A crash recovery queued from the loop (a bench that started while the
@@ -1023,11 +1023,19 @@ pg_destroy(struct store_pg *pg)
 	free(pg);
 }
 
-/* <0: wait for every answer; 0: never wait (the bench's loop); >0: for that many ms in all. */
+/*
+ * <0: wait for every answer; 0: never wait (the bench's loop); >0: for that
+ * many ms in all, which only bounds a store that was not waiting (a store
+ * that never ran under a loop keeps waiting for its last writes).
+ */
 static void
 pg_set_wait(struct store_pg *pg, int ms)
 {
 	pthread_mutex_lock(&pg->lock);
+	if (ms > 0 && pg->wait_ms < 0) {
+		pthread_mutex_unlock(&pg->lock);
+		return;
+	}
 	pg->wait_ms = ms;
 	pg->deadline = ms > 0 ? now_ms() + (uint64_t)ms : 0;
 	pthread_mutex_unlock(&pg->lock);
