@@ -59,9 +59,11 @@
 #include <libpq-fe.h>
 
 #include "errclass.h"
+#include "osutil.h"
 #include "restore_parse.h"
 #include "slot.h"
 #include "store.h"
+#include "store_backend.h"
 #include "text.h"
 
 /* pg_advisory_xact_lock key for schema changes: "idb" + schema */
@@ -670,13 +672,11 @@ struct pg_answer {
 	char	 reason[128], hint[160];
 };
 
+/* Milliseconds on the monotonic clock (the clock pg->done's timed waits use). */
 static uint64_t
 now_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)(os_mono() * 1000.0);
 }
 
 static bool
