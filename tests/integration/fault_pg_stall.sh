@@ -11,6 +11,9 @@
 command -v psql >/dev/null || skip_pg "psql not installed"
 PGT="$IDB_TOP/scripts/pg-test-server"
 PGDIR=$(mktemp -d /tmp/idb-pg.XXXXXX)
+# hooks run in order: a server left stopped is continued before it is destroyed
+STOPPED=
+at_exit server_cont
 at_exit "'$PGT' destroy '$PGDIR'"
 URL=$("$PGT" start "$PGDIR") || skip_pg "cannot start a PostgreSQL test server"
 E1=0x00000000000c0001
@@ -34,10 +37,8 @@ server_pids() {
 	pm=$(head -1 "$PGDIR/data/postmaster.pid")
 	echo "$pm" $(ps -o pid= --ppid "$pm")
 }
-STOPPED=
 server_stop() { STOPPED=$(server_pids); kill -STOP $STOPPED; }
 server_cont() { [ -n "$STOPPED" ] && kill -CONT $STOPPED; STOPPED=; }
-at_exit server_cont
 
 printf 'hub 1-2 ports 4
 plug 1-2.1 recovery ecid %s cpid 0x8010 bdid 0x08
