@@ -371,7 +371,7 @@ errclass_decide(const struct err_input *in, struct err_result *out)
 	} else if (p->cause != 0 && p->cause != RPF_SIGNING &&
 	    decide_cause(p, out, msg, sizeof msg)) {
 		/* the earliest failure that names a cause decides */
-	} else if (p->tss_failed) {
+	} else if (p->tss_failed || p->cause == RPF_SIGNING) {
 		set(out, EC_SIGNING, 3194);
 		if (p->have_tss && p->tss_status == -1)
 			snprintf(msg, sizeof msg, "3194-class: could not reach "

@@ -41,6 +41,7 @@ struct restore_parse {
 	int			 awaiting_restore; /* "Waiting for device to enter restore mode" */
 	int			 depth;		/* nesting of pieces cut out of one line */
 	int			 pct_from_progress; /* the percent came from a `progress:` line */
+	int			 pct_from_bar;	/* ... or from a bar */
 };
 
 /* How well a recognised text explains a failure; the highest wins, ties keep the first. */
@@ -358,7 +359,11 @@ infer_step(struct restore_parse *rp, int step, int pct)
 		return;
 	if (step > rp->sum.step) {
 		rp->implied_pct = pct;
-		set_step(rp, step, pct);
+		/* a tail that starts with bars: their percent is all there is */
+		if (rp->sum.step == STEP_NONE && rp->pct_from_bar)
+			set_step(rp, step, rp->sum.percent);
+		else
+			set_step(rp, step, pct);
 	} else if (step == rp->sum.step && pct > rp->implied_pct) {
 		rp->implied_pct = pct;
 		rp->sum.percent = clamp_percent(pct);
@@ -384,6 +389,7 @@ match_progress(struct restore_parse *rp, const char *s)
 		return 1;	/* a progress line, but not one we can place */
 	rp->have_progress = 1;
 	rp->pct_from_progress = 1;
+	rp->pct_from_bar = 0;
 	if (step == STEP_UPLOAD_IMG)
 		set_dialect(rp, DIALECT_MASTER);
 	set_step(rp, (int)step, frac * 100.0);
@@ -429,6 +435,7 @@ match_bar(struct restore_parse *rp, const char *s)
 		set_dialect(rp, DIALECT_1_0_0);
 	rp->sum.percent = clamp_percent(v);
 	rp->pct_from_progress = 0;
+	rp->pct_from_bar = 1;
 	emit(rp, RP_PROGRESS, 0, s, strlen(s));
 	/* a terminal paste glues the next line to the bar: "19.0%ERROR: ..." */
 	for (p++; *p == ' '; p++)
@@ -646,8 +653,15 @@ match_tss(struct restore_parse *rp, const char *msg, size_t len)
 	if ((strstr(msg, "gs.apple.com") != NULL || rp->in_tss) &&
 	    (strstr(msg, "Could not resolve host") != NULL ||
 	    strstr(msg, "Failed to connect to") != NULL ||
+	    strstr(msg, "Empty reply from server") != NULL ||
 	    strstr(msg, "timed out") != NULL)) {
 		got_tss(rp, -1, msg, len);
+		/*
+		 * idevicerestore retries, but cannot go on without an answer:
+		 * unless a later attempt gets through, this is the cause
+		 */
+		if (rp->sum.cause == 0)
+			rp->sum.cause = RPF_SIGNING;
 		set_decisive(rp, RANK_MEDIUM, msg, len);
 		return 1;
 	}
@@ -933,8 +947,7 @@ match_phase(struct restore_parse *rp, const char *msg)
 			break;
 		}
 	}
-	if (starts(msg, "Sending TSS request") || starts(msg, "Request URL set to") ||
-	    starts(msg, "Sending Baseband TSS request"))
+	if (strstr(msg, "TSS request") != NULL || starts(msg, "Request URL set to"))
 		rp->in_tss = 1;
 	if (starts(msg, "Waiting for device to enter restore mode") ||
 	    starts(msg, "Waiting for device to reconnect in restore mode"))
