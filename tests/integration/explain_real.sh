@@ -23,7 +23,7 @@ field() { sed -n "s/^$1=//p" "$2" | head -1; }
 fields="outcome class code step percent dialect"
 declare -A tot hit
 for f in $fields; do tot[$f]=0; hit[$f]=0; done
-logs_total=0 logs_right=0 nocontrol=1 noprov=""
+logs_total=0 logs_right=0 nocontrol=1 noprov="" ho_total=0 ho_right=0
 
 echo "1..$((5 + $(echo $fields | wc -w)))"
 
@@ -56,6 +56,10 @@ for log in "$data"/*.log; do
 			miss="$miss $f=$got(want $want)"
 		fi
 	done
+	if grep -q '^holdout=yes' "$exp"; then
+		ho_total=$((ho_total + 1))
+		[ $right -eq 1 ] && ho_right=$((ho_right + 1))
+	fi
 	if [ $right -eq 1 ]; then
 		logs_right=$((logs_right + 1))
 	else
@@ -85,5 +89,6 @@ done
 pct=$((logs_right * 1000 / (logs_total > 0 ? logs_total : 1)))
 msg="whole answer: $logs_right/$logs_total logs right ($((pct / 10)).$((pct % 10))%)"
 [ $((logs_right * 100)) -ge $((min * logs_total)) ] && ok "$msg" || notok "$msg"
+echo "# held out (labelled before the parser saw them): $ho_right/$ho_total whole answers right"
 
 [ $bad -eq 0 ]
