@@ -1053,15 +1053,24 @@ static int
 split_escaped(struct restore_parse *rp, char *s, size_t len)
 {
 	char	*p, *q, *piece;
-	int	 n = 0;
+	int	 n = 0, json = 0;
+	size_t	 t;
 
 	for (p = s; (p = strchr(p, '\\')) != NULL; p++) {
 		if (p[1] == 'n' || p[1] == 'r')
 			n++;
+		if (p[1] == 'r' || p[1] == '"')
+			json = 1;
 		if (p[1] == '\0')
 			break;
 	}
-	if (n < 2 || rp->depth > 0)
+	/* and it looks like a JSON string: an escaped \r or quote, or "\n" at its end */
+	for (t = len; t > 0 && (s[t - 1] == '"' || s[t - 1] == ',' ||
+	    is_space(s[t - 1])); t--)
+		;
+	if (t >= 2 && s[t - 2] == '\\' && s[t - 1] == 'n')
+		json = 1;
+	if (n < 2 || !json || rp->depth > 0)
 		return 0;
 	rp->depth++;
 	for (piece = q = p = s; p < s + len; p++) {
