@@ -326,25 +326,6 @@ lower(int c)
 	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-/* strstr without regard to ASCII case; needle is not empty. */
-static const char *
-ci_find(const char *hay, const char *needle)
-{
-	const char	*h, *n;
-	int		 first = lower((unsigned char)needle[0]);
-
-	for (; *hay != '\0'; hay++) {
-		if (lower((unsigned char)*hay) != first)
-			continue;
-		for (h = hay + 1, n = needle + 1; *n != '\0' &&
-		    lower((unsigned char)*h) == lower((unsigned char)*n); h++, n++)
-			;
-		if (*n == '\0')
-			return hay;
-	}
-	return NULL;
-}
-
 /*
  * A message placed the run at step/pct (logs without -P). Steps only go
  * forward here: a later retry's messages or a paste out of order must not
@@ -677,8 +658,9 @@ match_tss(struct restore_parse *rp, const char *msg, size_t len)
 }
 
 /*
- * Failure texts, matched without regard to case (a decade of releases spelt
- * "Normal mode" and "normal mode"). cause: the text names what went wrong,
+ * Failure texts, in lower case: they are matched against a lower-case copy
+ * of the message (a decade of releases spelt "Normal mode" and "normal
+ * mode"). cause: the text names what went wrong,
  * so the earliest one decides; 0: a follow-on that only says where the run
  * gave up ("Unable to send iBEC" after the IPSW could not be read, "Unable
  * to place device into restore mode" after a lost component). step/pct:
@@ -693,38 +675,38 @@ static const struct {
 	int		 cause;
 	int		 step, pct;
 } fail_texts[] = {
-	{ "Unable to discover device mode", RPF_NO_DEVICE, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
-	{ "No device found", RPF_NO_DEVICE, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
+	{ "unable to discover device mode", RPF_NO_DEVICE, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
+	{ "no device found", RPF_NO_DEVICE, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
 
-	{ "Unable to place device into recovery mode from normal mode",
+	{ "unable to place device into recovery mode from normal mode",
 	    RPF_LOST_NORMAL, RANK_GOOD, 0, 0, STEP_PREPARE, 25 },
-	{ "Unable to find device", RPF_LOST_NORMAL, RANK_MEDIUM, 1, 1, STEP_PREPARE, 25 },
-	{ "Failed to enter recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0, 1, STEP_PREPARE, 25 },
-	{ "Unable to connect to device in recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0, 1, STEP_PREPARE, 25 },
-	{ "Unable to enter recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0, 0, STEP_PREPARE, 25 },
+	{ "unable to find device", RPF_LOST_NORMAL, RANK_MEDIUM, 1, 1, STEP_PREPARE, 25 },
+	{ "failed to enter recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0, 1, STEP_PREPARE, 25 },
+	{ "unable to connect to device in recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0, 1, STEP_PREPARE, 25 },
+	{ "unable to enter recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0, 0, STEP_PREPARE, 25 },
 
 	{ " component: ", RPF_LOST_COMPONENT, RANK_STRONG, 0, 1, STEP_PREPARE, 30 },
-	{ "Device did not disconnect", RPF_LOST_COMPONENT, RANK_STRONG - 5, 0, 1, STEP_PREPARE, 30 },
-	{ "Device did not reconnect", RPF_LOST_COMPONENT, RANK_STRONG - 5, 0, 1, STEP_PREPARE, 30 },
-	{ "Unable to place device into recovery mode from DFU mode",
+	{ "device did not disconnect", RPF_LOST_COMPONENT, RANK_STRONG - 5, 0, 1, STEP_PREPARE, 30 },
+	{ "device did not reconnect", RPF_LOST_COMPONENT, RANK_STRONG - 5, 0, 1, STEP_PREPARE, 30 },
+	{ "unable to place device into recovery mode from dfu mode",
 	    RPF_LOST_COMPONENT, RANK_GOOD, 0, 0, STEP_PREPARE, 30 },
-	{ "Unable to send iBSS", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 30 },
-	{ "Unable to send iBEC", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 30 },
-	{ "Unable to send APTicket", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 30 },
-	{ "Unable to send Ramdisk", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
-	{ "Unable to send DeviceTree", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
-	{ "Unable to send KernelCache", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
-	{ "Unable to send AppleLogo", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
-	{ "Unable to send data: ", RPF_LOST_COMPONENT, RANK_GOOD, 0, 1, STEP_PREPARE, 30 },
-	{ "Unable to execute iBEC", RPF_LOST_COMPONENT, RANK_WEAK, 0, 1, STEP_PREPARE, 30 },
-	{ "Unable to connect to recovery device", RPF_LOST_COMPONENT, RANK_MEDIUM, 0, 1, STEP_PREPARE, 30 },
-	{ "Unable to connect to DFU device", RPF_LOST_COMPONENT, RANK_MEDIUM, 0, 1, STEP_PREPARE, 30 },
+	{ "unable to send ibss", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 30 },
+	{ "unable to send ibec", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 30 },
+	{ "unable to send apticket", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 30 },
+	{ "unable to send ramdisk", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
+	{ "unable to send devicetree", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
+	{ "unable to send kernelcache", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
+	{ "unable to send applelogo", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
+	{ "unable to send data: ", RPF_LOST_COMPONENT, RANK_GOOD, 0, 1, STEP_PREPARE, 30 },
+	{ "unable to execute ibec", RPF_LOST_COMPONENT, RANK_WEAK, 0, 1, STEP_PREPARE, 30 },
+	{ "unable to connect to recovery device", RPF_LOST_COMPONENT, RANK_MEDIUM, 0, 1, STEP_PREPARE, 30 },
+	{ "unable to connect to dfu device", RPF_LOST_COMPONENT, RANK_MEDIUM, 0, 1, STEP_PREPARE, 30 },
 
 	/* the ramdisk and kernel were sent; the device never showed up in restore mode */
-	{ "Failed to place device in restore mode", RPF_NO_RESTORE_MODE, RANK_MEDIUM, 0, 1, STEP_PREPARE, 70 },
-	{ "Device failed to enter restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0, 1, STEP_PREPARE, 90 },
-	{ "Unable to connect to device in restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0, 1, STEP_PREPARE, 90 },
-	{ "Unable to place device into restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0, 0, STEP_PREPARE, 70 },
+	{ "failed to place device in restore mode", RPF_NO_RESTORE_MODE, RANK_MEDIUM, 0, 1, STEP_PREPARE, 70 },
+	{ "device failed to enter restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0, 1, STEP_PREPARE, 90 },
+	{ "unable to connect to device in restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0, 1, STEP_PREPARE, 90 },
+	{ "unable to place device into restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0, 0, STEP_PREPARE, 70 },
 	{ "most likely image personalization failed", RPF_PERSONALIZE, RANK_STRONG, 0, 1, STEP_PREPARE, 90 },
 	/* idevicerestore's hint after a device that did not show up: not a cause */
 	{ "usbmuxd is running", RPF_USBMUXD, RANK_STRONG - 5, 0, 0, STEP_PREPARE, 90 },
@@ -733,58 +715,76 @@ static const struct {
 	{ "connect to usbmuxd", RPF_USBMUXD, RANK_STRONG, 0, 1, STEP_NONE, 0 },
 	{ "usbmuxd socket", RPF_USBMUXD, RANK_STRONG, 0, 1, STEP_NONE, 0 },
 
-	{ "Unable to send data to ASR", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
-	{ "Unable to send filesystem", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
-	{ "Unable to send payload to ASR", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
-	{ "Unable to send OOB data to ASR", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
-	{ "Unable to connect to ASR", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
-	{ "Unable to receive data from ASR", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
-	{ "ASR was unable to", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
-	{ "Unable to send chunk checksum", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
-	{ "Could not read data (", RPF_LOST_RESTORE, RANK_STRONG - 5, 0, 1, STEP_NONE, 0 },
-	{ "Unable to send NOR data", 0, RANK_WEAK, 0, 0, STEP_FLASH_FW, 0 },
+	{ "unable to send data to asr", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to send filesystem", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to send payload to asr", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to send oob data to asr", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to connect to asr", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to receive data from asr", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "asr was unable to", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to send chunk checksum", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "could not read data (", RPF_LOST_RESTORE, RANK_STRONG - 5, 0, 1, STEP_NONE, 0 },
+	{ "unable to send nor data", 0, RANK_WEAK, 0, 0, STEP_FLASH_FW, 0 },
 	/* the restore gave up; says neither where nor why */
-	{ "Unable to successfully restore device", 0, RANK_WEAK, 0, 0, STEP_NONE, 0 },
-	{ "Unable to restore device", 0, RANK_GENERIC, 0, 0, STEP_NONE, 0 },
+	{ "unable to successfully restore device", 0, RANK_WEAK, 0, 0, STEP_NONE, 0 },
+	{ "unable to restore device", 0, RANK_GENERIC, 0, 0, STEP_NONE, 0 },
 
 	/* "does not exist" / "cannot be opened": master checks before looking for a device */
-	{ "Firmware file ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
-	{ "Firmware file might be corrupt", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 60 },
+	{ "firmware file ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
+	{ "firmware file might be corrupt", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 60 },
 	{ "ipsw_open ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 60 },
 	{ "zip_open: ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 60 },
 	{ "zip_name_locate", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
-	{ "Could not find all required components in IPSW", RPF_IPSW, RANK_GOOD, 0, 1, STEP_PREPARE, 0 },
-	{ "Unable to extract ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
-	{ "Could not extract ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
-	{ "Unable to find component node", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
+	{ "could not find all required components in ipsw", RPF_IPSW, RANK_GOOD, 0, 1, STEP_PREPARE, 0 },
+	{ "unable to extract ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
+	{ "could not extract ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
+	{ "unable to find component node", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
 	{ "no ipsw file given", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
-	{ "Invalid archive", RPF_IPSW, RANK_MEDIUM, 0, 1, STEP_DETECT, 60 },
+	{ "invalid archive", RPF_IPSW, RANK_MEDIUM, 0, 1, STEP_DETECT, 60 },
 	{ "this firmware is suitable for the current device", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 60 },
 
-	{ "Unable to discover device type", RPF_UNSUPPORTED, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
-	{ "Unable to discover device model", RPF_UNSUPPORTED, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
+	{ "unable to discover device type", RPF_UNSUPPORTED, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
+	{ "unable to discover device model", RPF_UNSUPPORTED, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
 	{ "is not supported", RPF_UNSUPPORTED, RANK_MEDIUM, 0, 1, STEP_NONE, 0 },
 	/* the device asked for something this idevicerestore does not know */
-	{ "Unknown data request", RPF_UNSUPPORTED, RANK_WEAK, 0, 0, STEP_NONE, 0 },
+	{ "unknown data request", RPF_UNSUPPORTED, RANK_WEAK, 0, 0, STEP_NONE, 0 },
 
 	/* the shell's word that the program died */
-	{ "Segmentation fault", RPF_CRASH, RANK_STRONG, 0, 1, STEP_NONE, 0 },
+	{ "segmentation fault", RPF_CRASH, RANK_STRONG, 0, 1, STEP_NONE, 0 },
 	{ "core dumped", RPF_CRASH, RANK_STRONG, 0, 1, STEP_NONE, 0 },
-	{ "Abort trap", RPF_CRASH, RANK_STRONG, 0, 1, STEP_NONE, 0 },
+	{ "abort trap", RPF_CRASH, RANK_STRONG, 0, 1, STEP_NONE, 0 },
 	{ "terminated by signal", RPF_CRASH, RANK_STRONG, 0, 1, STEP_NONE, 0 },
 };
+
+/*
+ * Failure messages are short; a 20 KB debug dump is not one. The lower-case
+ * copy of a message's start is what the failure texts are looked for in.
+ */
+#define RP_MATCH_CAP	512
 
 /* Failure texts; returns true when one matched. */
 static int
 match_failure(struct restore_parse *rp, const char *msg, size_t len)
 {
+	char		 low[RP_MATCH_CAP + 1];
 	const char	*hitp = NULL;
-	size_t		 i, n;
+	size_t		 i, n, ln;
 	int		 hit = 0, rank;
 
+	ln = len < RP_MATCH_CAP ? len : RP_MATCH_CAP;
+	for (i = 0; i < ln; i++)
+		low[i] = (char)lower((unsigned char)msg[i]);
+	low[ln] = '\0';
+
+	if (strstr(low, "didn't accept basebanddata") != NULL) {
+		/* the device refused its baseband: its own 1015 in other words */
+		got_status(rp, 1015, msg, len);
+		infer_step(rp, STEP_FLASH_BB, 0);
+		return 1;
+	}
 	for (i = 0; i < sizeof fail_texts / sizeof fail_texts[0]; i++) {
-		if (fail_texts[i].exact ? strcasecmp(msg, fail_texts[i].text) != 0 :
-		    (hitp = ci_find(msg, fail_texts[i].text)) == NULL)
+		if (fail_texts[i].exact ? strcmp(low, fail_texts[i].text) != 0 :
+		    (hitp = strstr(low, fail_texts[i].text)) == NULL)
 			continue;
 		/* a whole word: "device mode" is not "device model" */
 		n = strlen(fail_texts[i].text);
@@ -793,14 +793,14 @@ match_failure(struct restore_parse *rp, const char *msg, size_t len)
 			continue;
 		/* "Firmware file" only as the not-there/unreadable error */
 		if (fail_texts[i].flag == RPF_IPSW &&
-		    strcmp(fail_texts[i].text, "Firmware file ") == 0 &&
-		    ci_find(msg, "does not exist") == NULL &&
-		    ci_find(msg, "cannot be opened") == NULL)
+		    strcmp(fail_texts[i].text, "firmware file ") == 0 &&
+		    strstr(low, "does not exist") == NULL &&
+		    strstr(low, "cannot be opened") == NULL)
 			continue;
 		/* " component: " only as "Unable to send <c> component: ..." */
 		if (fail_texts[i].flag == RPF_LOST_COMPONENT &&
 		    fail_texts[i].text[0] == ' ' &&
-		    strncasecmp(msg, "Unable to send ", 15) != 0)
+		    strncmp(low, "unable to send ", 15) != 0)
 			continue;
 		/* a crash is the shell's line, not idevicerestore's text */
 		if (fail_texts[i].flag == RPF_CRASH && rp->in_device_log)
@@ -941,7 +941,9 @@ match_phase(struct restore_parse *rp, const char *msg)
 {
 	size_t	i;
 
-	for (i = 0; i < sizeof phase_texts / sizeof phase_texts[0]; i++) {
+	/* with progress: lines only the two flags below matter */
+	for (i = 0; !rp->have_progress &&
+	    i < sizeof phase_texts / sizeof phase_texts[0]; i++) {
 		if (starts(msg, phase_texts[i].text)) {
 			infer_step(rp, phase_texts[i].step, phase_texts[i].pct);
 			break;
@@ -1174,24 +1176,23 @@ parse_line(struct restore_parse *rp, char *s, size_t len)
 			    strlen(rp->sum.product_type));
 			recognised = 1;
 		}
-		match_phase(rp, msg);
+		if (!recognised || msg[0] == 'F' || msg[0] == 'I' ||
+		    msg[0] == 'S')
+			match_phase(rp, msg);
 		/* the device came back, but in recovery: it never reached restore mode */
-		if (rp->awaiting_restore && strstr(msg, "connected in Recovery mode") != NULL)
+		if (rp->awaiting_restore && !recognised &&
+		    strstr(msg, "connected in Recovery mode") != NULL)
 			rp->sum.back_in_recovery = true;
-		/* usbmuxd's own log, pasted along: it was running */
-		if ((strstr(msg, "usbmuxd v") != NULL && strstr(msg, "starting up") != NULL) ||
-		    (strstr(msg, "] Client ") != NULL && strstr(msg, " accepted") != NULL))
+		/* usbmuxd's own log (it starts "[09:51:42.017][3] "), pasted along: it was running */
+		if (msg[0] == '[' && is_digit(msg[1]) &&
+		    ((strstr(msg, "usbmuxd v") != NULL && strstr(msg, "starting up") != NULL) ||
+		    (strstr(msg, "] Client ") != NULL && strstr(msg, " accepted") != NULL)))
 			rp->sum.usbmuxd_running = true;
 	}
 	if (!recognised) {
 		if (match_tss(rp, msg, mlen))
 			recognised = 1;
-		if (ci_find(msg, "didn't accept BasebandData") != NULL) {
-			/* the device refused its baseband: its own 1015 in other words */
-			got_status(rp, 1015, msg, mlen);
-			infer_step(rp, STEP_FLASH_BB, 0);
-			recognised = is_error = 1;
-		} else if (match_failure(rp, msg, mlen)) {
+		if (match_failure(rp, msg, mlen)) {
 			recognised = 1;
 			/* master prints its errors without the ERROR: prefix */
 			if (!prefixed && !(rp->sum.flags & RPF_CRASH))
