@@ -17,6 +17,7 @@
 #include "text.h"
 
 #define RP_LINE_CAP	4096
+#define RP_WRAP		80	/* a Windows console's width */
 
 struct restore_parse {
 	rp_event_cb		 cb;
@@ -28,6 +29,8 @@ struct restore_parse {
 		char		 line[RP_LINE_CAP + 1];
 		size_t		 len;
 		int		 after_cr;	/* last byte was \r: a \n right after is not a new break */
+		char		 wrapped[RP_WRAP + 1]; /* the last line, when a console may have wrapped it */
+		size_t		 wraplen;
 	}			 in[RP_STREAMS];
 	int			 finished_input;
 
@@ -1218,19 +1221,49 @@ parse_line(struct restore_parse *rp, char *s, size_t len)
 	emit(rp, RP_LINE, 0, s, len);
 }
 
+/*
+ * A console 80 columns wide cut the last line in two ("... for the current
+ * device. Ref" / "using to continue."): look for failure texts across the
+ * cut too. The pieces are still judged as they are.
+ */
+static void
+join_wrapped(struct restore_parse *rp, int stream, const char *line,
+    size_t len)
+{
+	char	 joined[2 * RP_WRAP + 1];
+	size_t	 n = rp->in[stream].wraplen, take;
+
+	if (n < RP_WRAP - 1)
+		return;
+	memcpy(joined, rp->in[stream].wrapped, n);
+	take = len < RP_WRAP ? len : RP_WRAP;
+	memcpy(joined + n, line, take);
+	joined[n + take] = '\0';
+	match_failure(rp, joined, n + take);
+}
+
 static void
 end_line(struct restore_parse *rp, int stream)
 {
 	char	*line = rp->in[stream].line;
-	size_t	 len = rp->in[stream].len;
+	size_t	 len = rp->in[stream].len, raw = len;
 
 	line[len] = '\0';
 	rp->in[stream].len = 0;
 	/* Trailing blanks: master's bars end with one, some lines with many. */
 	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
 		line[--len] = '\0';
-	if (len == 0)
+	if (len == 0) {
+		rp->in[stream].wraplen = 0;
 		return;
+	}
+	if (rp->in[stream].wraplen != 0 && !rp->in_device_log)
+		join_wrapped(rp, stream, line, len);
+	rp->in[stream].wraplen = 0;
+	if (raw == RP_WRAP || raw == RP_WRAP - 1) {
+		memcpy(rp->in[stream].wrapped, line, len);
+		rp->in[stream].wraplen = len;
+	}
 	parse_line(rp, line, len);
 }
 

@@ -1053,6 +1053,14 @@ test_paste_debris(void **state)
 	assert_int_equal(s.cause, RPF_IPSW);
 	assert_non_null(strstr(s.decisive, "noah\\new.ipsw: 19"));
 
+	/* a Windows console wrapped the error at 80 columns */
+	s = pasted("C:\\libi>restore: ERROR: Unable to place device into recovery mode from Normal mo\n"
+	    "de\n");
+	assert_true(s.flags & RPF_LOST_NORMAL);
+	s = pasted("Found ECID 2307271287625 and waited for the phone to come back; ERROR: Device fa\n"
+	    "iled to enter restore mode.\n");
+	assert_int_equal(s.cause, RPF_NO_RESTORE_MODE);
+
 	/* a bar glued to the next line */
 	s = pasted("Sending filesystem now...\n"
 	    "[==========                                        ]  19.0%ERROR: Unable to send data to ASR. Sent 0 of 20 bytes.\n");
