@@ -77,6 +77,7 @@ struct xfer {
 	EVP_MD_CTX		*h1, *h256;
 	unsigned long long	 offset;	/* where this request started */
 	bool			 checked;	/* response code looked at */
+	bool			 hash_valid;	/* h1/h256 cover exactly st.bytes of the file */
 	int			 write_errno;
 	int			 tries;
 	double			 last_report, rate_at;
@@ -672,6 +673,7 @@ file_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 			/* the server ignored Range: what it sends starts at byte 0 */
 			if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0) {
 				x->write_errno = errno;
+				x->hash_valid = false;
 				return (0);
 			}
 			EVP_DigestInit_ex(x->h1, EVP_sha1(), NULL);
@@ -692,7 +694,9 @@ file_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w <= 0) {
+			/* part of this piece may be on disk, unhashed */
 			x->write_errno = w == 0 ? ENOSPC : errno;
+			x->hash_valid = false;
 			return (0);
 		}
 		done += (size_t)w;
@@ -891,7 +895,13 @@ file_begin(struct xfer *x, char *err, size_t errlen)
 		}
 		x->offset = 0;
 	}
-	/* what is on disk is hashed again: the hash covers every byte */
+	/*
+	 * After a drop the contexts already cover what is on disk: carry on.
+	 * Otherwise (a restart) what is on disk is hashed again, so the hash
+	 * covers every byte.
+	 */
+	if (x->hash_valid && x->offset == x->st.bytes)
+		goto hashed;
 	EVP_DigestInit_ex(x->h1, EVP_sha1(), NULL);
 	if (x->h256)
 		EVP_DigestInit_ex(x->h256, EVP_sha256(), NULL);
@@ -905,6 +915,8 @@ file_begin(struct xfer *x, char *err, size_t errlen)
 		if (x->h256)
 			EVP_DigestInit_ex(x->h256, EVP_sha256(), NULL);
 	}
+	x->hash_valid = true;
+hashed:
 	if (lseek(x->fd, (off_t)x->offset, SEEK_SET) == -1) {
 		snprintf(err, errlen, "%s: %s", x->part, strerror(errno));
 		return (-1);
