@@ -4,6 +4,7 @@
 #include <ev.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,10 +397,14 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		if (n == 0) {
-			/* no more commands; events still go out until the client closes */
-			io_stop(c->srv->loop, &c->rio);
-			if (c->outlen == c->outoff)
+			struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
+
+			/* gone for good (POLLHUP), or only done sending: events still go out then */
+			if (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLERR))) {
 				client_drop(c, "closed");
+				return;
+			}
+			io_stop(c->srv->loop, &c->rio);
 			return;
 		}
 		budget -= (size_t)n < budget ? (size_t)n : budget;
@@ -431,9 +436,6 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	client_flush(c);
-	/* the client shut its side of the connection and has everything: done */
-	if (!c->dead && !ev_is_active(&c->rio) && c->outlen == c->outoff)
-		client_drop(c, "closed");
 }
 
 /* ---- clients ---------------------------------------------------------------------- */
