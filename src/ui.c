@@ -26,6 +26,7 @@
 #include <ev.h>
 
 #include "bench.h"
+#include "benchview.h"
 #include "dfuguide.h"
 #include "errclass.h"
 #include "keymap.h"
@@ -73,10 +74,12 @@ struct pager {
 
 struct ui {
 	struct ev_loop *loop;
-	struct bench *b;
+	struct benchview *v;
 	SCREEN *scr;
 	int saved_stderr;
 	bool colour, utf8, headless, quit;
+	void (*leave_cb)(void *);	/* the console is done (q, or the bench told to stop) */
+	void *leave_arg;
 
 	ev_prepare prepare;
 	ev_timer frame;
@@ -126,6 +129,7 @@ struct ui {
 static struct ui *active_ui;	/* for the exit hook: give the terminal back */
 
 static void draw(struct ui *);
+static enum next act_stop(struct ui *);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -141,11 +145,11 @@ mono_now(void)
 static const struct slot *
 sel_slot(struct ui *u)
 {
-	size_t n = bench_slot_count(u->b);
+	size_t n = bv_slot_count(u->v);
 
 	if (n == 0)
 		return NULL;
-	return bench_slot_at(u->b, u->sel < n ? u->sel : n - 1);
+	return bv_slot_at(u->v, u->sel < n ? u->sel : n - 1);
 }
 
 static bool
@@ -186,7 +190,7 @@ mark_toggle(struct ui *u, const char *port)
 static void
 fix_selection(struct ui *u)
 {
-	size_t n = bench_slot_count(u->b), i;
+	size_t n = bv_slot_count(u->v), i;
 	const struct slot *s;
 
 	if (n == 0) {
@@ -194,24 +198,24 @@ fix_selection(struct ui *u)
 		return;
 	}
 	if (u->sel_port[0] != '\0') {
-		if (u->sel < n && strcmp(bench_slot_at(u->b, u->sel)->port, u->sel_port) == 0)
+		if (u->sel < n && strcmp(bv_slot_at(u->v, u->sel)->port, u->sel_port) == 0)
 			return;
 		for (i = 0; i < n; i++)
-			if (strcmp(bench_slot_at(u->b, i)->port, u->sel_port) == 0) {
+			if (strcmp(bv_slot_at(u->v, i)->port, u->sel_port) == 0) {
 				u->sel = i;
 				return;
 			}
 	}
 	if (u->sel >= n)
 		u->sel = n - 1;
-	s = bench_slot_at(u->b, u->sel);
+	s = bv_slot_at(u->v, u->sel);
 	text_copy(u->sel_port, s->port, sizeof(u->sel_port));
 }
 
 static void
 set_sel(struct ui *u, size_t i)
 {
-	size_t n = bench_slot_count(u->b);
+	size_t n = bv_slot_count(u->v);
 
 	if (n == 0)
 		return;
@@ -222,7 +226,7 @@ set_sel(struct ui *u, size_t i)
 		u->sel_moved = true;
 	}
 	u->sel = i;
-	text_copy(u->sel_port, bench_slot_at(u->b, i)->port, sizeof(u->sel_port));
+	text_copy(u->sel_port, bv_slot_at(u->v, i)->port, sizeof(u->sel_port));
 }
 
 /* What a cell's colour says. */
@@ -480,7 +484,7 @@ slot_marks_text(const struct ui *u, const struct slot *s, char *buf, size_t len)
 static void
 layout(struct ui *u, struct layout *l)
 {
-	int avail, n = (int)bench_slot_count(u->b);
+	int avail, n = (int)bv_slot_count(u->v);
 
 	memset(l, 0, sizeof(*l));
 	l->cols = COLS;
@@ -528,9 +532,11 @@ layout(struct ui *u, struct layout *l)
 static void
 draw_header(struct ui *u)
 {
-	const struct bench_status *st = bench_status(u->b);
-	size_t n = bench_slot_count(u->b), pages;
+	const struct bench_status *st = bv_status(u->v);
+	size_t n = bv_slot_count(u->v), pages;
 	char marks[32] = "", page[64], store[160];
+	char consoles[32] = "";
+	int nc;
 
 	if (u->nmarks > 0)
 		snprintf(marks, sizeof(marks), "  %zu marked", u->nmarks);
@@ -538,6 +544,9 @@ draw_header(struct ui *u)
 	snprintf(page, sizeof(page), "%s%s", marks, "");
 	if (pages > 1)
 		snprintf(page, sizeof(page), "%s  page %zu/%zu", marks, u->page + 1, pages);
+	nc = bv_consoles(u->v);
+	if (nc > 1)
+		snprintf(consoles, sizeof(consoles), "  %d consoles", nc);
 	putf(u, 0, 0, COLS, A_REVERSE | A_BOLD, true,
 	    " idevicebench %s | %d slots %d run %d queued %d done %d failed %d HW %d port?",
 	    st->name, st->slots, st->running, st->queued, st->done, st->failed, st->flagged,
@@ -548,10 +557,10 @@ draw_header(struct ui *u)
 	else
 		snprintf(store, sizeof(store), "  store: %s", st->store_msg[0] ? st->store_msg : "off");
 	/* the page number keeps its place at the right edge */
-	putf(u, 1, 0, COLS - (int)strlen(page), A_NORMAL, true, " IPSW %s  %s  usbmuxd %s%s",
+	putf(u, 1, 0, COLS - (int)strlen(page), A_NORMAL, true, " IPSW %s  %s  usbmuxd %s%s%s",
 	    st->ipsw_desc[0] ? st->ipsw_desc : st->ipsw[0] ? st->ipsw : "none (--ipsw)",
 	    st->restore_version[0] ? st->restore_version : st->restore_prog,
-	    st->usbmuxd_ok ? "ok" : "DOWN", store);
+	    st->usbmuxd_ok ? "ok" : "DOWN", consoles, store);
 	put(u, 1, COLS - (int)strlen(page), (int)strlen(page), A_BOLD, false, page);
 	if (!st->usbmuxd_ok)
 		mvwchgat(stdscr, 1, 0, COLS, A_BOLD, u->colour ? CAT_FAILED : 0, NULL);
@@ -587,7 +596,7 @@ progress_bar(struct ui *u, char *buf, size_t len, int width, double pct)
 static void
 draw_cell(struct ui *u, size_t i, int y, int x, int w)
 {
-	const struct slot *s = bench_slot_at(u->b, i);
+	const struct slot *s = bv_slot_at(u->v, i);
 	const struct box *bx = u->utf8 ? &box_utf8 : &box_ascii;
 	bool sel = i == u->sel, marked = s->marked || mark_has(u, s->port);
 	enum cat c = slot_cat(s);
@@ -657,7 +666,7 @@ draw_cell(struct ui *u, size_t i, int y, int x, int w)
 static void
 draw_table_row(struct ui *u, size_t i, int y)
 {
-	const struct slot *s = bench_slot_at(u->b, i);
+	const struct slot *s = bv_slot_at(u->v, i);
 	bool sel = i == u->sel;
 	char st[256], mk[64], pct[16] = "";
 	attr_t a = cat_attr(u, slot_cat(s));
@@ -694,7 +703,7 @@ draw_slot(struct ui *u, size_t i)
 	int y, x;
 	bool vis;
 
-	if (i >= bench_slot_count(u->b))
+	if (i >= bv_slot_count(u->v))
 		return;
 	slot_pos(u, i, &y, &x, &vis);
 	if (!vis)
@@ -740,7 +749,7 @@ refresh_history(struct ui *u, const struct slot *s)
 	if (u->hist_valid && u->hist_ecid == ecid && u->hist_attempts == s->attempts &&
 	    u->hist_state == s->job.state)
 		return;
-	u->nhist = ecid ? bench_history(u->b, ecid, u->hist, HIST_MAX) : 0;
+	u->nhist = ecid ? bv_history(u->v, ecid, u->hist, HIST_MAX) : 0;
 	u->hist_ecid = ecid;
 	u->hist_attempts = s->attempts;
 	u->hist_state = s->job.state;
@@ -893,7 +902,7 @@ draw_footer(struct ui *u)
 static void
 draw_grid(struct ui *u)
 {
-	size_t n = bench_slot_count(u->b), i, first;
+	size_t n = bv_slot_count(u->v), i, first;
 
 	for (i = (size_t)u->lay.grid_y; i < (size_t)(u->lay.grid_y + u->lay.grid_h); i++)
 		put(u, (int)i, 0, COLS, A_NORMAL, true, "");
@@ -954,7 +963,7 @@ draw_pager(struct ui *u)
 static void
 draw_dfu(struct ui *u)
 {
-	int i = bench_slot_find(u->b, u->dfu_port), y = 2, w = COLS - 4;
+	int i = bv_slot_find(u->v, u->dfu_port), y = 2, w = COLS - 4;
 	const struct slot *s;
 	const struct dfu_step *steps;
 	enum button_family fam;
@@ -970,7 +979,7 @@ draw_dfu(struct ui *u)
 		put(u, 2, 2, w, A_NORMAL, true, "This slot is gone.");
 		return;
 	}
-	s = bench_slot_at(u->b, (size_t)i);
+	s = bv_slot_at(u->v, (size_t)i);
 	fam = slot_buttons(s, &fallback);
 	steps = dfuguide_steps(fam, &n);
 	putf(u, 0, 0, COLS, A_REVERSE | A_BOLD, true, " Guided DFU  %s  %s  %s%s%s%s  %s",
@@ -1039,9 +1048,9 @@ dfu_tick_arm(struct ui *u)
 	enum button_family fam;
 
 	ev_timer_stop(u->loop, &u->tick);
-	if (u->ov != OV_DFU || (i = bench_slot_find(u->b, u->dfu_port)) < 0)
+	if (u->ov != OV_DFU || (i = bv_slot_find(u->v, u->dfu_port)) < 0)
 		return;
-	s = bench_slot_at(u->b, (size_t)i);
+	s = bv_slot_at(u->v, (size_t)i);
 	if (s->dfu != DFU_STEPS && s->dfu != DFU_WAIT)
 		return;
 	fam = slot_buttons(s, &fb);
@@ -1059,7 +1068,7 @@ static void
 draw(struct ui *u)
 {
 	struct layout l;
-	size_t n = bench_slot_count(u->b), i, pages;
+	size_t n = bv_slot_count(u->v), i, pages;
 	bool full;
 
 	fix_selection(u);
@@ -1278,7 +1287,7 @@ exec_one(struct ui *u, enum cmd_verb verb, const struct slot *s, const char *rea
 	if (reason != NULL)
 		text_sanitize(c.reason, sizeof(c.reason), reason, strlen(reason));
 	msg[0] = '\0';
-	if (bench_exec(u->b, &c, msg, sizeof(msg)) != 0) {
+	if (bv_exec(u->v, &c, msg, sizeof(msg)) != 0) {
 		ui_message(u, "%s", msg[0] ? msg : "command failed");
 		(*bad)++;
 	} else
@@ -1299,9 +1308,9 @@ act_verb(struct ui *u, const struct keymap_entry *e, enum cmd_verb verb, const c
 
 	if (e->marked && u->nmarks > 0) {
 		for (i = 0; i < u->nmarks; i++) {
-			if ((k = bench_slot_find(u->b, u->marks[i])) < 0)
+			if ((k = bv_slot_find(u->v, u->marks[i])) < 0)
 				continue;
-			s = bench_slot_at(u->b, (size_t)k);
+			s = bv_slot_at(u->v, (size_t)k);
 			exec_one(u, e->action == KM_IGNORE_TOGGLE ?
 			    (s->ignored ? CMD_UNIGNORE : CMD_IGNORE) : verb, s, reason, &ok, &bad);
 		}
@@ -1343,15 +1352,30 @@ act_erase_ask(struct ui *u, const struct keymap_entry *e)
 	return NEXT_ALL;
 }
 
+/* q: leave this console. A bench elsewhere, or one other consoles use, keeps running. */
 static enum next
 act_quit(struct ui *u)
 {
-	const struct bench_status *st = bench_status(u->b);
+	if (u->v->remote || bv_consoles(u->v) > 1) {
+		u->prompt = PR_NONE;
+		u->quit = true;
+		if (u->leave_cb)
+			u->leave_cb(u->leave_arg);
+		return NEXT_ALL;
+	}
+	return act_stop(u);
+}
+
+/* Q (and q on the last console of a bench in this process): stop the bench, asking while jobs run. */
+static enum next
+act_stop(struct ui *u)
+{
+	const struct bench_status *st = bv_status(u->v);
 	int jobs = st->running + st->queued;
 	struct command c;
 	char msg[256];
 
-	if (u->prompt != PR_QUIT && bench_busy(u->b)) {
+	if (u->prompt != PR_QUIT && bv_busy(u->v)) {
 		snprintf(u->prompt_text, sizeof(u->prompt_text),
 		    " %d job%s running: quit anyway? they will be cancelled... y/N", jobs,
 		    jobs == 1 ? "" : "s");
@@ -1361,8 +1385,9 @@ act_quit(struct ui *u)
 	u->prompt = PR_NONE;
 	memset(&c, 0, sizeof(c));
 	c.verb = CMD_QUIT;
-	if (bench_exec(u->b, &c, msg, sizeof(msg)) != 0)
+	if (bv_exec(u->v, &c, msg, sizeof(msg)) != 0)
 		ui_message(u, "%s", msg);
+	/* the bench stops: in this process the loop ends, elsewhere it closes the connection */
 	u->quit = true;
 	return NEXT_ALL;
 }
@@ -1372,7 +1397,7 @@ act_flag_menu(struct ui *u)
 {
 	if (sel_slot(u) == NULL)
 		return NEXT_NONE;
-	u->nsugg = bench_flag_suggestions(u->b, u->sel, u->sugg, FLAG_SUGG_MAX);
+	u->nsugg = bv_flag_suggestions(u->v, u->sel, u->sugg, FLAG_SUGG_MAX);
 	if (u->nsugg > FLAG_SUGG_MAX)
 		u->nsugg = FLAG_SUGG_MAX;
 	u->sugg_sel = 0;
@@ -1389,16 +1414,16 @@ act_dfu(struct ui *u)
 	char msg[256] = "";
 
 	if (u->ov == OV_DFU) {
-		int i = bench_slot_find(u->b, u->dfu_port);
+		int i = bv_slot_find(u->v, u->dfu_port);
 
-		s = i >= 0 ? bench_slot_at(u->b, (size_t)i) : NULL;
+		s = i >= 0 ? bv_slot_at(u->v, (size_t)i) : NULL;
 	}
 	if (s == NULL)
 		return NEXT_NONE;
 	memset(&c, 0, sizeof(c));
 	c.verb = CMD_DFU;
 	text_copy(c.slot, s->label[0] ? s->label : s->port, sizeof(c.slot));
-	if (bench_exec(u->b, &c, msg, sizeof(msg)) != 0) {
+	if (bv_exec(u->v, &c, msg, sizeof(msg)) != 0) {
 		ui_message(u, "%s", msg[0] ? msg : "dfu failed");
 		return NEXT_ALL;
 	}
@@ -1457,7 +1482,7 @@ act_help(struct ui *u)
 static enum next
 act_move(struct ui *u, enum km_action a)
 {
-	size_t n = bench_slot_count(u->b), per = (size_t)(u->lay.per_page > 0 ? u->lay.per_page : 1);
+	size_t n = bv_slot_count(u->v), per = (size_t)(u->lay.per_page > 0 ? u->lay.per_page : 1);
 	size_t ncol = u->table ? 1 : (size_t)(u->lay.ncol > 0 ? u->lay.ncol : 1), i = u->sel;
 
 	if (n == 0)
@@ -1581,6 +1606,8 @@ dispatch(struct ui *u, const struct keymap_entry *e)
 		return NEXT_ALL;
 	case KM_QUIT:
 		return act_quit(u);
+	case KM_STOP:
+		return act_stop(u);
 	default:
 		return NEXT_NONE;
 	}
@@ -1653,14 +1680,14 @@ handle_key(struct ui *u, int key)
 		}
 		if (pr == PR_QUIT) {
 			u->prompt = PR_QUIT;
-			return act_quit(u);
+			return act_stop(u);
 		}
 		return act_verb(u, u->pending, CMD_ERASE, NULL);
 	}
 	ctx = u->ov == OV_PAGER ? KM_PAGER : u->ov == OV_DFU ? KM_DFU : KM_GRID;
 	if ((e = keymap_find(ctx, key)) == NULL)
 		return NEXT_NONE;
-	if (u->ov != OV_PAGER && !(e->action == KM_QUIT))
+	if (u->ov != OV_PAGER && !(e->action == KM_QUIT || e->action == KM_STOP))
 		u->msg[0] = '\0';
 	if (ctx == KM_PAGER)
 		return act_pager(u, e->action);
@@ -1704,9 +1731,9 @@ input_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(loop, w);
 		/* SIGHUP may be ignored (nohup) or come later: say it here too */
 		log_info("terminal lost (end of input): supervising %s without a screen",
-		    bench_busy(u->b) ? "running restores" : "nothing");
+		    bv_busy(u->v) ? "running restores" : "nothing");
 		u->headless = true;
-		bench_set_headless(u->b, true);
+		bv_set_headless(u->v, true);
 		return;
 	}
 	while ((ch = wgetch(stdscr)) != ERR) {
@@ -1837,7 +1864,7 @@ init_colours(struct ui *u)
 }
 
 struct ui *
-ui_new(struct ev_loop *loop, struct bench *b, char *err, size_t errlen)
+ui_new(struct ev_loop *loop, struct benchview *v, char *err, size_t errlen)
 {
 	static bool hooked;
 	struct ui *u;
@@ -1853,7 +1880,7 @@ ui_new(struct ev_loop *loop, struct bench *b, char *err, size_t errlen)
 		return NULL;
 	}
 	u->loop = loop;
-	u->b = b;
+	u->v = v;
 	u->prev_sel = -1;
 	setlocale(LC_CTYPE, "");
 	cs = nl_langinfo(CODESET);
@@ -1955,7 +1982,7 @@ ui_dirty(struct ui *u, int i)
 		u->dirty_all = true;
 		return;
 	}
-	n = bench_slot_count(u->b);
+	n = bv_slot_count(u->v);
 	if (u->ndirty < n) {
 		if ((p = realloc(u->dirty, n)) == NULL) {
 			u->dirty_all = true;
@@ -1989,4 +2016,11 @@ bool
 ui_quit_requested(const struct ui *u)
 {
 	return u->quit;
+}
+
+void
+ui_set_leave_cb(struct ui *u, void (*cb)(void *), void *arg)
+{
+	u->leave_cb = cb;
+	u->leave_arg = arg;
 }
