@@ -20,10 +20,11 @@ A2 = 1-1.2
 A3 = 1-1.3
 EOF2
 python3 "$IDB_TOP/tests/data/mkipsw.py" "$T/test.ipsw"
+sed 's/^\[bench\]$/[bench]\ngroup = users/' "$T/a.conf" >"$T/g.conf"
 
 serve() {
 	"$BENCHSIM" --log "$T/sim$1.log" --ctl "$T/ctl$1.sock" tests/data/scenarios/attach.scenario -- \
-		"$IDEVICEBENCH" serve -c "$T/a.conf" --log-dir "$T/logs$2" --db "$T/history$2.db" --socket "$SOCK_PATH" \
+		"$IDEVICEBENCH" serve -c "$T/${3:-a}.conf" --log-dir "$T/logs$2" --db "$T/history$2.db" --socket "$SOCK_PATH" \
 		>"$T/serve$1.out" 2>"$T/serve$1.err" &
 }
 wait_sock() {
@@ -104,12 +105,16 @@ check "the bench still runs" kill -0 "$SERVE_PID"
 # permissions: a user who is not root, not the bench's user and not in its group
 chmod 711 "$T"
 chmod 755 "$T/run"
-setpriv --reuid=65534 --regid=65534 --clear-groups python3 "$CLIENT" "$SOCK_PATH" probe >"$T/perm.out" 2>&1
+# a python another user may run (not one under root's home), and the client where it can read it
+SYSPY=/usr/bin/python3
+cp "$CLIENT" "$T/run/client.py"
+chmod 644 "$T/run/client.py"
+setpriv --reuid=65534 --regid=65534 --clear-groups $SYSPY "$T/run/client.py" "$SOCK_PATH" probe >"$T/perm.out" 2>&1
 check "another user cannot connect (socket mode 0600)" grep -q EACCES "$T/perm.out"
 if setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+dac_override --ambient-caps=+dac_override \
 	true 2>/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+dac_override --ambient-caps=+dac_override \
-		python3 "$CLIENT" "$SOCK_PATH" probe >"$T/perm2.out" 2>&1
+		$SYSPY "$T/run/client.py" "$SOCK_PATH" probe >"$T/perm2.out" 2>&1
 	check "past the file mode, SO_PEERCRED refuses it" grep -q "permission denied" "$T/perm2.out"
 	check "and the log records the refusal" grep -q "refused pid .* uid 65534" "$LOG"
 else
@@ -159,9 +164,19 @@ kill -KILL "$P3"
 sleep 0.5
 check "a killed bench leaves its socket behind" test -S "$SOCK_PATH"
 wait "$SIM3" 2>/dev/null
-serve 4 ""
+serve 4 "" g
 check "a new bench replaces the stale socket" wait_sock
-P4=$(pgrep -f "^$IDEVICEBENCH serve -c $T/a.conf --log-dir $T/logs " | head -1)
+P4=$(pgrep -f "^$IDEVICEBENCH serve -c $T/g.conf --log-dir $T/logs " | head -1)
+
+# [bench] group: its members may attach, others may not
+check "with a group the socket is mode 0660" test "$(stat -c %a "$SOCK_PATH")" = 660
+check "and belongs to the group" test "$(stat -c %G "$SOCK_PATH")" = users
+chmod 711 "$T"
+setpriv --reuid=65534 --regid=65534 --groups=100 $SYSPY "$T/run/client.py" "$SOCK_PATH" probe >"$T/perm3.out" 2>&1
+check "a member of the group attaches" grep -q '"event":"bench"' "$T/perm3.out"
+setpriv --reuid=65534 --regid=65534 --clear-groups $SYSPY "$T/run/client.py" "$SOCK_PATH" probe >"$T/perm4.out" 2>&1
+check "a user outside it cannot" grep -q EACCES "$T/perm4.out"
+chmod 700 "$T"
 kill -TERM "$P4"
 for i in $(seq 1 100); do kill -0 "$P4" 2>/dev/null || break; sleep 0.1; done
 check "serve stops on SIGTERM" bash -c "! kill -0 $P4 2>/dev/null"
