@@ -369,22 +369,6 @@ int main(int argc, char **argv)
 		log_stderr(!isatty(STDERR_FILENO));	/* journald reads stderr; a terminal has the log file */
 	log_info("idevicebench %s starting (%s mode, config %s)", IDB_VERSION,
 	    serve ? "serve" : json ? "json" : "console", cfg->path[0] ? cfg->path : "defaults");
-	if (sock[0]) {
-		app.server = server_new(app.loop, app.bench, sock, cfg->group,
-		    opt.log_dir ? opt.log_dir : cfg->log_dir, serr, sizeof(serr));
-		if (app.server == NULL && serve) {
-			log_stderr(true);
-			log_warn("control socket: %s", serr);
-			bench_free(app.bench);
-			log_close();
-			free(cfg);
-			return 1;
-		}
-		if (app.server == NULL)
-			log_warn("control socket: %s: no console can attach to this bench", serr);
-		else
-			server_set_clients_cb(app.server, clients_cb, &app);
-	}
 
 	if (serve) {
 		struct bench_observer lo = { .error_cb = log_error_cb, .arg = NULL };
@@ -410,7 +394,25 @@ int main(int argc, char **argv)
 		}
 		bench_add_observer(app.bench, &uo);
 		ui_set_leave_cb(app.ui, leave_cb, &app);
-		if (app.server)
+	}
+	/* after the front end: with a console, nothing more goes to the terminal */
+	if (sock[0]) {
+		app.server = server_new(app.loop, app.bench, sock, cfg->group,
+		    opt.log_dir ? opt.log_dir : cfg->log_dir, serr, sizeof(serr));
+		if (app.server == NULL && serve) {
+			log_stderr(true);
+			log_warn("control socket: %s", serr);
+			jsonl_free(app.jsonl);
+			bench_free(app.bench);
+			log_close();
+			free(cfg);
+			return 1;
+		}
+		if (app.server == NULL)
+			log_warn("control socket: %s: no console can attach to this bench", serr);
+		else
+			server_set_clients_cb(app.server, clients_cb, &app);
+		if (app.server && app.ui)
 			server_set_local(app.server, 1);
 	}
 	ev_prepare_init(&app.tidy, tidy_cb);

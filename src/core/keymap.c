@@ -44,10 +44,10 @@ static const struct keymap_entry table[] = {
 	C(KM_KEY_CTRL_L, "Ctrl-L", KM_REDRAW, CMD_QUIT, false, NULL, "redraw the screen"),
 	CF('?', "?", KM_HELP, CMD_QUIT, false, "help", "this help", 0, 0, 1),
 	CF('q', "q", KM_QUIT, CMD_QUIT, false, "quit",
-	    "leave this console; the bench keeps running (the last console here asks, then stops it)",
+	    "quit this console (the last one stops the bench, asking)",
 	    0, 0, 1),
 	C('Q', "Q", KM_STOP, CMD_QUIT, false, NULL,
-	    "stop the bench for every console (asks while jobs run; they are cancelled)"),
+	    "stop the bench for every console (asks while jobs run)"),
 
 	P(KM_KEY_UP, "Up", KM_UP, "scroll a line"),
 	P(KM_KEY_DOWN, "Down", KM_DOWN, "scroll a line"),
