@@ -594,8 +594,14 @@ make_dir(const char *path, mode_t mode, gid_t gid, bool have_group, char *err, s
 	if (slash == dir)
 		return 0;
 	*slash = '\0';
-	if (stat(dir, &st) == 0)
-		return 0;	/* an existing directory is the owner's business */
+	if (stat(dir, &st) == 0) {
+		/* ours (a bench made it before): follow the configured group; anyone else's is left alone */
+		if (have_group && st.st_uid == geteuid() && st.st_gid != gid && S_ISDIR(st.st_mode)) {
+			if (chown(dir, (uid_t)-1, gid) != 0 || chmod(dir, mode) != 0)
+				log_warn("%s: cannot give it to the bench's group: %s", dir, strerror(errno));
+		}
+		return 0;
+	}
 	if (mkdir(dir, mode) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
