@@ -22,7 +22,8 @@
 
 #define CLIENTS_MAX	64
 #define OUT_MAX		(4u << 20)	/* a client further behind than this is dropped */
-#define READ_BUDGET	(64u << 10)	/* bytes read from one client per loop pass: no one starves the rest */
+#define READ_CHUNK	1024		/* bytes read from one client per loop pass: a flood of commands
+					 * runs at most ~100 of them before the others get their turn */
 
 struct client {
 	ev_io rio;			/* first: the callback casts back */
@@ -238,7 +239,8 @@ send_detail(struct server *s, size_t i)
 	struct seen *sn;
 	char *body;
 
-	if (i >= bench_slot_count(s->b))
+	/* nobody to tell: a client that attaches gets the current detail in its snapshot */
+	if (s->clients == NULL || i >= bench_slot_count(s->b))
 		return;
 	sl = bench_slot_at(s->b, i);
 	if ((body = events_detail_body(sl)) == NULL || (sn = seen_for(s, sl->port)) == NULL) {
@@ -251,8 +253,7 @@ send_detail(struct server *s, size_t i)
 	}
 	free(sn->body);
 	sn->body = body;
-	if (s->clients)
-		broadcast_owned(s, events_stamp(body));
+	broadcast_owned(s, events_stamp(body));
 }
 
 static void
@@ -380,50 +381,43 @@ static void
 read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct client *c = (struct client *)w;
-	char chunk[4096];
-	size_t budget = READ_BUDGET;
+	char chunk[READ_CHUNK];
+	ssize_t n;
 
 	(void)loop;
 	(void)revents;
-	while (budget > 0 && !c->dead) {
-		ssize_t n = recv(c->fd, chunk, sizeof(chunk), 0);
+	/* one read a pass; the watcher is level-triggered, so the rest comes next pass */
+	n = recv(c->fd, chunk, sizeof(chunk), 0);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			client_drop(c, "gone");
+		return;
+	}
+	if (n == 0) {
+		struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n < 0) {
-			client_drop(c, "read error");
-			return;
-		}
-		if (n == 0) {
-			struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
-
-			/* gone for good (POLLHUP), or only done sending: events still go out then */
-			if (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLERR))) {
-				client_drop(c, "closed");
-				return;
-			}
+		/* gone for good (POLLHUP), or only done sending: events still go out then */
+		if (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLERR)))
+			client_drop(c, "closed");
+		else
 			io_stop(c->srv->loop, &c->rio);
-			return;
-		}
-		budget -= (size_t)n < budget ? (size_t)n : budget;
-		for (ssize_t i = 0; i < n && !c->dead; i++) {
-			char ch = chunk[i];
+		return;
+	}
+	for (ssize_t i = 0; i < n && !c->dead; i++) {
+		char ch = chunk[i];
 
-			if (ch == '\n') {
-				if (c->discarding)
-					client_error(c, "command line too long");
-				else
-					run_line(c, c->in, c->inlen);
-				c->inlen = 0;
-				c->discarding = false;
-			} else if (!c->discarding) {
-				if (c->inlen == sizeof(c->in) - 1)
-					c->discarding = true;
-				else
-					c->in[c->inlen++] = ch;
-			}
+		if (ch == '\n') {
+			if (c->discarding)
+				client_error(c, "command line too long");
+			else
+				run_line(c, c->in, c->inlen);
+			c->inlen = 0;
+			c->discarding = false;
+		} else if (!c->discarding) {
+			if (c->inlen == sizeof(c->in) - 1)
+				c->discarding = true;
+			else
+				c->in[c->inlen++] = ch;
 		}
 	}
 }

@@ -107,14 +107,16 @@ chmod 711 "$T"
 chmod 755 "$T/run"
 # a python another user may run (not one under root's home), and the client where it can read it
 SYSPY=/usr/bin/python3
-cp "$CLIENT" "$T/run/client.py"
-chmod 644 "$T/run/client.py"
-setpriv --reuid=65534 --regid=65534 --clear-groups $SYSPY "$T/run/client.py" "$SOCK_PATH" probe >"$T/perm.out" 2>&1
+mkdir -p "$T/pub"
+cp "$CLIENT" "$T/pub/client.py"
+chmod 755 "$T/pub"
+chmod 644 "$T/pub/client.py"
+setpriv --reuid=65534 --regid=65534 --clear-groups $SYSPY "$T/pub/client.py" "$SOCK_PATH" probe >"$T/perm.out" 2>&1
 check "another user cannot connect (socket mode 0600)" grep -q EACCES "$T/perm.out"
 if setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+dac_override --ambient-caps=+dac_override \
 	true 2>/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+dac_override --ambient-caps=+dac_override \
-		$SYSPY "$T/run/client.py" "$SOCK_PATH" probe >"$T/perm2.out" 2>&1
+		$SYSPY "$T/pub/client.py" "$SOCK_PATH" probe >"$T/perm2.out" 2>&1
 	check "past the file mode, SO_PEERCRED refuses it" grep -q "permission denied" "$T/perm2.out"
 	check "and the log records the refusal" grep -q "refused pid .* uid 65534" "$LOG"
 else
@@ -171,10 +173,11 @@ P4=$(pgrep -f "^$IDEVICEBENCH serve -c $T/g.conf --log-dir $T/logs " | head -1)
 # [bench] group: its members may attach, others may not
 check "with a group the socket is mode 0660" test "$(stat -c %a "$SOCK_PATH")" = 660
 check "and belongs to the group" test "$(stat -c %G "$SOCK_PATH")" = users
+check "its directory is the group's too, mode 0750" test "$(stat -c %a:%G "$T/run")" = 750:users
 chmod 711 "$T"
-setpriv --reuid=65534 --regid=65534 --groups=100 $SYSPY "$T/run/client.py" "$SOCK_PATH" probe >"$T/perm3.out" 2>&1
+setpriv --reuid=65534 --regid=65534 --groups=100 $SYSPY "$T/pub/client.py" "$SOCK_PATH" probe >"$T/perm3.out" 2>&1
 check "a member of the group attaches" grep -q '"event":"bench"' "$T/perm3.out"
-setpriv --reuid=65534 --regid=65534 --clear-groups $SYSPY "$T/run/client.py" "$SOCK_PATH" probe >"$T/perm4.out" 2>&1
+setpriv --reuid=65534 --regid=65534 --clear-groups $SYSPY "$T/pub/client.py" "$SOCK_PATH" probe >"$T/perm4.out" 2>&1
 check "a user outside it cannot" grep -q EACCES "$T/perm4.out"
 chmod 700 "$T"
 kill -TERM "$P4"
