@@ -76,6 +76,17 @@ same_counts() {
 }
 tcheck "all show the same counts" same_counts
 
+# an attached console whose terminal goes away (SIGHUP) ends; nothing else does
+TM new-session -d -s f -x 80 -y 24 "exec '$IDEVICEBENCH' attach 2>'$T/f.err'"
+tcheck "a fourth console attaches" wait_scr 5 "4 consoles" c
+FPID=$(pgrep -n -f "^$IDEVICEBENCH attach\$")
+check "its process is found" test -n "$FPID"
+TM kill-session -t f
+for i in $(seq 1 50); do kill -0 "$FPID" 2>/dev/null || break; sleep 0.1; done
+check "SIGHUP ends the attached console" bash -c "! kill -0 $FPID 2>/dev/null"
+tcheck "the others count three again" wait_scr 5 "3 consoles" c
+check "the bench runs on" kill -0 "$BPID"
+
 # q in an attached console leaves it; the others and the bench run on
 TM send-keys -t e q
 tcheck "q leaves the third console" wait_scr 5 "e-exit=0" e
