@@ -8,6 +8,7 @@
 
 #include "bench.h"
 #include "events.h"
+#include "osutil.h"
 #include "restore_parse.h"
 #include "slot.h"
 #include "text.h"
@@ -18,15 +19,6 @@ now_wall(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -254,7 +246,7 @@ events_detail_body(const struct slot *s)
 	json_object_set_new(o, "dfu", json_integer(s->dfu));
 	json_object_set_new(o, "dfu_step", json_integer(s->dfu_step));
 	if (s->dfu != DFU_OFF && s->dfu_step_started > 0)
-		dfu_wall = (double)(long)((now_wall() - (now_mono() - s->dfu_step_started)) * 10) / 10;
+		dfu_wall = (double)(long)((now_wall() - (os_mono() - s->dfu_step_started)) * 10) / 10;
 	json_object_set_new(o, "dfu_started", json_real(dfu_wall));
 	json_object_set_new(o, "job_step", json_integer(jb->step));
 	json_object_set_new(o, "started", json_integer((json_int_t)jb->started));

@@ -31,7 +31,8 @@ struct jsonl {
 };
 
 /* One formatted line (events.c) to stdout; the line is freed here. */
-static void emit(struct jsonl *j, char *s)
+static void
+emit(struct jsonl *j, char *s)
 {
 	if (s == NULL || j->out == NULL) {
 		free(s);
@@ -46,7 +47,8 @@ static void emit(struct jsonl *j, char *s)
 }
 
 /* The reader caught up after events were dropped: tell it, in the stream itself. */
-static void out_drained_cb(void *arg, unsigned long dropped)
+static void
+out_drained_cb(void *arg, unsigned long dropped)
 {
 	struct jsonl *j = arg;
 	char text[160];
@@ -57,59 +59,68 @@ static void out_drained_cb(void *arg, unsigned long dropped)
 	jsonl_error(j, text);
 }
 
-static void slot_cb(void *arg, size_t i)
+static void
+slot_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 
 	emit(j, events_slot(bench_slot_at(j->b, i), i));
 }
 
-static void device_cb(void *arg, size_t i)
+static void
+device_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 
 	emit(j, events_device(bench_slot_at(j->b, i)));
 }
 
-static void gone_cb(void *arg, size_t i, uint64_t ecid)
+static void
+gone_cb(void *arg, size_t i, uint64_t ecid)
 {
 	struct jsonl *j = arg;
 
 	emit(j, events_gone(bench_slot_at(j->b, i), ecid));
 }
 
-static void job_cb(void *arg, size_t i)
+static void
+job_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 
 	emit(j, events_job(bench_slot_at(j->b, i)));
 }
 
-static void advice_cb(void *arg, size_t i)
+static void
+advice_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 
 	emit(j, events_advice(bench_slot_at(j->b, i)));
 }
 
-static void flag_cb(void *arg, size_t i)
+static void
+flag_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 
 	emit(j, events_flag(bench_slot_at(j->b, i)));
 }
 
-void jsonl_error(struct jsonl *j, const char *text)
+void
+jsonl_error(struct jsonl *j, const char *text)
 {
 	emit(j, events_error(text));
 }
 
-static void error_cb(void *arg, const char *text)
+static void
+error_cb(void *arg, const char *text)
 {
 	jsonl_error(arg, text);
 }
 
-static void run_line(struct jsonl *j, const char *line, size_t len)
+static void
+run_line(struct jsonl *j, const char *line, size_t len)
 {
 	struct command c;
 	char err[256];
@@ -126,7 +137,8 @@ static void run_line(struct jsonl *j, const char *line, size_t len)
 		jsonl_error(j, err);
 }
 
-static void in_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void
+in_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct jsonl *j = (struct jsonl *)w;
 	char chunk[4096];
@@ -164,7 +176,8 @@ static void in_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-struct jsonl *jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int out_fd)
+struct jsonl *
+jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int out_fd)
 {
 	struct jsonl *j = calloc(1, sizeof(*j));
 	struct bench_observer o = {
@@ -190,7 +203,8 @@ struct jsonl *jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int ou
 	return j;
 }
 
-void jsonl_free(struct jsonl *j)
+void
+jsonl_free(struct jsonl *j)
 {
 	if (j == NULL)
 		return;

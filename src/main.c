@@ -20,7 +20,8 @@
 #include "text.h"
 #include "ui.h"
 
-static void usage(FILE *f)
+static void
+usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: idevicebench [-c FILE] [--ipsw PATH] [--json] [--restore-cmd PROG] [--db FILE] [--log-dir DIR]\n"
@@ -51,7 +52,8 @@ struct app {
 };
 
 /* Consoles on this bench: the one in this process, if any, and the attached ones. */
-static int consoles_cb(void *arg)
+static int
+consoles_cb(void *arg)
 {
 	struct app *a = arg;
 
@@ -62,7 +64,8 @@ static int consoles_cb(void *arg)
  * Without its own screen, an in-process bench keeps running while a console
  * is attached or a restore runs, and ends when neither is left.
  */
-static void clients_cb(void *arg, int n)
+static void
+clients_cb(void *arg, int n)
 {
 	struct app *a = arg;
 
@@ -70,7 +73,8 @@ static void clients_cb(void *arg, int n)
 		bench_set_headless(a->bench, n == 0);
 }
 
-static void lose_screen(struct app *a, const char *why)
+static void
+lose_screen(struct app *a, const char *why)
 {
 	int n = server_clients(a->server);
 
@@ -85,7 +89,8 @@ static void lose_screen(struct app *a, const char *why)
 	bench_set_headless(a->bench, n == 0);
 }
 
-static void leave_cb(void *arg)
+static void
+leave_cb(void *arg)
 {
 	struct app *a = arg;
 
@@ -93,7 +98,8 @@ static void leave_cb(void *arg)
 	a->ui_leaving = true;
 }
 
-static void tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+static void
+tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct app *a = w->data;
 
@@ -107,7 +113,8 @@ static void tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	    "other consoles and ends when the last one leaves and no restore runs\n", (long)getpid());
 }
 
-static void ui_changed_cb(void *arg, int i)
+static void
+ui_changed_cb(void *arg, int i)
 {
 	struct app *a = arg;
 
@@ -115,7 +122,8 @@ static void ui_changed_cb(void *arg, int i)
 		ui_dirty(a->ui, i);
 }
 
-static void ui_error_cb(void *arg, const char *text)
+static void
+ui_error_cb(void *arg, const char *text)
 {
 	struct app *a = arg;
 
@@ -124,13 +132,15 @@ static void ui_error_cb(void *arg, const char *text)
 		ui_message(a->ui, "%s", text);
 }
 
-static void log_error_cb(void *arg, const char *text)
+static void
+log_error_cb(void *arg, const char *text)
 {
 	(void)arg;
 	log_info("%s", text);
 }
 
-static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
+static void
+sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct app *a = w->data;
 
@@ -163,7 +173,8 @@ static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /* Split off the global options; returns the index of the first non-option. */
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "ipsw", required_argument, NULL, 'I' },

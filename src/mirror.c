@@ -11,6 +11,7 @@
 #include "command.h"
 #include "errclass.h"
 #include "mirror.h"
+#include "osutil.h"
 #include "restore_parse.h"
 #include "slot.h"
 #include "text.h"
@@ -32,15 +33,6 @@ now_wall(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double
-now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -109,9 +101,23 @@ name_index(const char *(*name)(int), int n, const char *s, int dflt)
 	return dflt;
 }
 
-static const char *mode_name(int i) { return slot_mode_name((enum dev_mode)i); }
-static const char *state_name(int i) { return slot_job_state_name((enum job_state)i); }
-static const char *action_name(int i) { return slot_action_name((enum job_action)i); }
+static const char *
+mode_name(int i)
+{
+	return slot_mode_name((enum dev_mode)i);
+}
+
+static const char *
+state_name(int i)
+{
+	return slot_job_state_name((enum job_state)i);
+}
+
+static const char *
+action_name(int i)
+{
+	return slot_action_name((enum job_action)i);
+}
 
 /* ---- slots ---- */
 
@@ -127,21 +133,9 @@ find(const struct mirror *m, const char *name)
 static void
 recount(struct mirror *m)
 {
-	struct bench_status *st = &m->st;
-
-	st->slots = (int)m->nslots;
-	st->present = st->running = st->queued = st->done = st->failed = st->flagged = st->suspect = 0;
-	for (size_t i = 0; i < m->nslots; i++) {
-		const struct slot *s = m->slots[i];
-
-		st->present += s->present;
-		st->running += s->job.state == JOB_RUNNING;
-		st->queued += s->job.state == JOB_QUEUED;
-		st->done += s->job.state == JOB_DONE;
-		st->failed += s->job.state == JOB_FAILED;
-		st->flagged += s->flagged;
-		st->suspect += s->port_suspect;
-	}
+	memset(&m->st.count, 0, sizeof(m->st.count));
+	for (size_t i = 0; i < m->nslots; i++)
+		slot_tally_add(&m->st.count, m->slots[i]);
 }
 
 static int
@@ -274,7 +268,7 @@ apply_detail(struct slot *s, json_t *o)
 	if (s->dfu_step < 0 || s->dfu_step > 64)
 		s->dfu_step = 0;
 	dfu_wall = get_num(o, "dfu_started", 0);
-	s->dfu_step_started = dfu_wall > 0 ? now_mono() - (now_wall() - dfu_wall) : 0;
+	s->dfu_step_started = dfu_wall > 0 ? os_mono() - (now_wall() - dfu_wall) : 0;
 	s->job.step = (int)get_int(o, "job_step", s->job.step);
 	if (s->job.step < STEP_NONE || s->job.step > 64)
 		s->job.step = STEP_NONE;
@@ -447,7 +441,7 @@ m_busy(void *a)
 {
 	struct mirror *m = a;
 
-	return m->st.running + m->st.queued > 0;
+	return m->st.count.running + m->st.count.queued > 0;
 }
 
 static void

@@ -26,6 +26,7 @@
 #include "restore_parse.h"
 #include "slot.h"
 #include "store.h"
+#include "store_backend.h"
 #include "text.h"
 
 /* pg_advisory_xact_lock key for schema changes: "idb" + schema */

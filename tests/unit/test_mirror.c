@@ -11,7 +11,8 @@
 static char sent[4][256];
 static int nsent;
 
-static int send_cb(void *arg, const char *line)
+static int
+send_cb(void *arg, const char *line)
 {
 	(void)arg;
 	if (nsent < 4)
@@ -19,7 +20,8 @@ static int send_cb(void *arg, const char *line)
 	return 0;
 }
 
-static int feed(struct mirror *m, char *line, char *msg, size_t msglen)
+static int
+feed(struct mirror *m, char *line, char *msg, size_t msglen)
 {
 	int rc;
 
@@ -30,7 +32,8 @@ static int feed(struct mirror *m, char *line, char *msg, size_t msglen)
 	return rc;
 }
 
-static void make_slot(struct slot *s, const char *label, const char *port)
+static void
+make_slot(struct slot *s, const char *label, const char *port)
 {
 	memset(s, 0, sizeof(*s));
 	snprintf(s->label, sizeof(s->label), "%s", label);
@@ -39,7 +42,8 @@ static void make_slot(struct slot *s, const char *label, const char *port)
 }
 
 /* A slot, its phone, a running then failed job, a flag and advice arrive as the bench had them. */
-static void test_round_trip(void **st)
+static void
+test_round_trip(void **st)
 {
 	struct mirror *m = mirror_new(send_cb, NULL);
 	struct benchview v;
@@ -73,7 +77,7 @@ static void test_round_trip(void **st)
 	assert_true(got->dev.ecid == 0x1a2b3c4d5e6f70ULL);
 	assert_int_equal(got->dev.cpid, 0x8010);
 	assert_string_equal(got->dev.name, "iPhone 7");
-	assert_int_equal(bv_status(&v)->present, 1);
+	assert_int_equal(bv_status(&v)->count.present, 1);
 
 	s.job.state = JOB_RUNNING;
 	s.job.action = ACT_ERASE;
@@ -85,7 +89,7 @@ static void test_round_trip(void **st)
 	assert_int_equal(got->job.action, ACT_ERASE);
 	assert_int_equal(got->job.step, s.job.step);
 	assert_true(got->job.percent > 42.4 && got->job.percent < 42.6);
-	assert_int_equal(bv_status(&v)->running, 1);
+	assert_int_equal(bv_status(&v)->count.running, 1);
 	assert_true(bv_busy(&v));
 
 	s.job.state = JOB_FAILED;
@@ -99,7 +103,7 @@ static void test_round_trip(void **st)
 	assert_int_equal(got->job.result.code, 4013);
 	assert_string_equal(errclass_name(got->job.result.cls), "connection-lost");
 	assert_string_equal(got->job.result.message, "Unable to send data to ASR");
-	assert_int_equal(bv_status(&v)->failed, 1);
+	assert_int_equal(bv_status(&v)->count.failed, 1);
 	assert_false(bv_busy(&v));
 
 	s.flagged = true;
@@ -120,7 +124,7 @@ static void test_round_trip(void **st)
 	assert_false(got->flagged);
 	assert_int_equal(got->attempts, 3);
 	assert_int_equal(got->job.tail_count, 2);
-	assert_int_equal(bv_status(&v)->flagged, 0);
+	assert_int_equal(bv_status(&v)->count.flagged, 0);
 
 	assert_int_equal(feed(m, events_error("no slot named 'Z9'"), msg, sizeof(msg)), MIRROR_ERROR);
 	assert_string_equal(msg, "no slot named 'Z9'");
@@ -128,7 +132,8 @@ static void test_round_trip(void **st)
 }
 
 /* Commands go back to the bench as lines of the command language. */
-static void test_commands(void **st)
+static void
+test_commands(void **st)
 {
 	struct mirror *m = mirror_new(send_cb, NULL);
 	struct benchview v;
@@ -154,7 +159,8 @@ static void test_commands(void **st)
 }
 
 /* Whatever comes over the socket: no crash, no control character kept, nothing for unknown slots. */
-static void test_hostile(void **st)
+static void
+test_hostile(void **st)
 {
 	static const char *lines[] = {
 		"", "{", "[]", "null", "{\"event\":5}", "{\"event\":\"job\",\"slot\":\"nope\",\"state\":\"running\"}",
@@ -188,7 +194,8 @@ static void test_hostile(void **st)
 	mirror_free(m);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
