@@ -110,6 +110,7 @@ attach_console(int fd)
 		return 1;
 	}
 	ui_set_leave_cb(c.ui, leave_cb, &c);
+	ui_message(c.ui, "attached to the running bench: q leaves this console, Q stops the bench");
 	ev_signal_init(&c.sigint, sig_cb, SIGINT);
 	ev_signal_init(&c.sigterm, sig_cb, SIGTERM);
 	ev_signal_init(&c.sighup, sig_cb, SIGHUP);

@@ -160,6 +160,9 @@ check "quit from a client stops the bench" bash -c "! kill -0 $SERVE_PID 2>/dev/
 check "its running restore was cancelled" ev two 5 event=job slot=A2 state=cancelled
 check "the attached clients end" bash -c "for i in \$(seq 1 50); do kill -0 $two_PID 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
 check "the socket file is removed" test ! -e "$SOCK_PATH"
+"$IDEVICEBENCH" attach --json --socket "$SOCK_PATH" </dev/null >"$T/none.out" 2>&1
+check "attach with no bench running exits with 1" test $? = 1
+check "saying no bench is running" grep -q "no bench is running" "$T/none.out"
 
 # a stale socket (a bench that was killed) is replaced
 serve 3 ""
