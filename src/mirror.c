@@ -149,8 +149,9 @@ add_slot(struct mirror *m, json_t *o, const char *label)
 	get_str(o, "port", port, sizeof(port));
 	if (port[0] == '\0' || !command_slot_name_ok(label) || !command_slot_name_ok(port))
 		return MIRROR_NONE;
-	if (find(m, port) >= 0)
-		return find(m, port);
+	for (size_t i = 0; i < m->nslots; i++)
+		if (strcmp(m->slots[i]->port, port) == 0)
+			return (int)i;	/* a slot is its port: told again, it is the same slot */
 	if (m->nslots == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 32;
 		struct slot **n = realloc(m->slots, cap * sizeof(*n));
