@@ -28,9 +28,11 @@ char *events_flag(const struct slot *);
 char *events_error(const char *text);
 /*
  * {"event":"bench"} (added for consoles): header figures that are not in
- * the slot events, and how many consoles and clients are attached.
+ * the slot events, and how many consoles and clients are attached. The
+ * history's file is named (db) so that a console on the same machine may
+ * read past attempts itself; a URL is never sent (it may hold a password).
  */
-char *events_bench(const struct bench_status *, const char *log_dir, int clients);
+char *events_bench(const struct bench_status *, const char *log_dir, const char *db, int clients);
 /*
  * The body (without "time" and newline) of {"event":"detail"} (added for
  * consoles): what a console shows of a slot beyond the stable events.
@@ -44,7 +46,7 @@ char *events_stamp(const char *body);
  * The current state as events, in order: bench, then per slot slot, device,
  * job, flag, advice, detail. put() takes ownership of each line.
  */
-void events_snapshot(const struct bench *, const char *log_dir, int clients,
+void events_snapshot(const struct bench *, const char *log_dir, const char *db, int clients,
     void (*put)(void *arg, char *line), void *arg);
 
 #endif

@@ -9,9 +9,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+struct bench_attempt;
 struct benchview;
 struct mirror;
+struct slot;
 
 /* What a line changed. */
 enum mirror_change {
@@ -29,6 +32,18 @@ int mirror_feed(struct mirror *, const char *line, size_t len, char *msg, size_t
 void mirror_view(struct mirror *, struct benchview *);
 /* True once the bench's own event (sent first on connect) arrived. */
 bool mirror_ready(const struct mirror *);
+/*
+ * What a console finds out by itself, not from the events: past attempts
+ * and flag suggestions, read from the history file the bench named (db,
+ * "" when it named none).
+ */
+struct mirror_lookup {
+	size_t (*history)(void *arg, const char *db, uint64_t ecid, struct bench_attempt *out, size_t max);
+	size_t (*flag_suggestions)(void *arg, const char *db, const struct slot *, char out[][128],
+	    size_t max);
+	void *arg;
+};
+void mirror_set_lookup(struct mirror *, const struct mirror_lookup *);
 /* The log directory the bench said it uses ("" if not said). */
 const char *mirror_log_dir(const struct mirror *);
 

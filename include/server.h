@@ -28,10 +28,10 @@ int server_socket_path(const char *explicit_path, char *out, size_t outlen, char
  * Listen on path for bench b. A stale socket (nothing answers) is replaced;
  * a live one is never taken over (-1, "another bench is listening"). group
  * ("" for none) may connect besides root and the bench's own user. log_dir
- * tells clients which bench this is. NULL with a reason in err.
+ * and db (the history) are told to clients. NULL with a reason in err.
  */
 struct server *server_new(struct ev_loop *, struct bench *, const char *path, const char *group,
-    const char *log_dir, char *err, size_t errlen);
+    const char *log_dir, const char *db, char *err, size_t errlen);
 /* Close every client and the socket; the socket file is removed if it is still ours. */
 void server_free(struct server *);
 /* Attached clients. */

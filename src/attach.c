@@ -10,9 +10,15 @@
 #include "benchview.h"
 #include "log.h"
 #include "mirror.h"
+#include "policy.h"
 #include "remote.h"
+#include "slot.h"
+#include "store.h"
 #include "text.h"
+#include "triage.h"
 #include "ui.h"
+
+#define LOOKUP_MAX	256		/* attempts read for the flag suggestions, as the bench does */
 
 struct console {
 	struct ev_loop *loop;
@@ -22,8 +28,46 @@ struct console {
 	struct benchview view;
 	ev_signal sigint, sigterm, sighup;
 	char gone[160];			/* why the bench went away, "" if it did not */
+	struct store *store;		/* the bench's history, read-only, when this user may read it */
+	bool store_tried;
 	bool left;
 };
+
+/* The history file the bench named, opened read-only once (a user who may not read it sees none). */
+static struct store *
+history(struct console *c, const char *db)
+{
+	char err[256];
+
+	if (c->store == NULL && !c->store_tried && db[0]) {
+		c->store_tried = true;
+		if ((c->store = store_open_readonly(db, err, sizeof(err))) == NULL)
+			log_info("past attempts are not shown: %s", err);
+	}
+	return c->store;
+}
+
+static size_t
+history_cb(void *arg, const char *db, uint64_t ecid, struct bench_attempt *out, size_t max)
+{
+	struct store *st = history(arg, db);
+
+	return st ? store_attempts(st, ecid, out, max) : 0;
+}
+
+static size_t
+suggest_cb(void *arg, const char *db, const struct slot *s, char out[][128], size_t max)
+{
+	struct store *st = history(arg, db);
+	struct triage_attempt *mine = NULL;
+	size_t n, nmine = 0;
+
+	if (st && s->dev.ecid && (mine = calloc(LOOKUP_MAX, sizeof(*mine))) != NULL)
+		nmine = store_triage_attempts(st, s->dev.ecid, mine, LOOKUP_MAX);
+	n = policy_flag_suggestions(s, mine, nmine, out, max);
+	free(mine);
+	return n;
+}
 
 static int
 send_cb(void *arg, const char *line)
@@ -87,6 +131,7 @@ int
 attach_console(int fd)
 {
 	struct console c;
+	struct mirror_lookup look = { history_cb, suggest_cb, &c };
 	char err[256];
 	int rc = 0;
 
@@ -101,6 +146,7 @@ attach_console(int fd)
 		return 1;
 	}
 	mirror_view(c.mirror, &c.view);
+	mirror_set_lookup(c.mirror, &look);
 	log_stderr(false);
 	if ((c.ui = ui_new(c.loop, &c.view, err, sizeof(err))) == NULL) {
 		log_stderr(true);
@@ -129,6 +175,8 @@ attach_console(int fd)
 	ev_signal_stop(c.loop, &c.sighup);
 	remote_free(c.remote);
 	mirror_free(c.mirror);
+	if (c.store)
+		store_close(c.store);
 	if (c.gone[0] && !c.left) {
 		fprintf(stderr, "idevicebench: the bench stopped (%s)\n", c.gone);
 		rc = 0;

@@ -200,7 +200,7 @@ events_error(const char *text)
 }
 
 char *
-events_bench(const struct bench_status *st, const char *log_dir, int clients)
+events_bench(const struct bench_status *st, const char *log_dir, const char *db, int clients)
 {
 	json_t *o = base("bench", NULL);
 
@@ -214,6 +214,7 @@ events_bench(const struct bench_status *st, const char *log_dir, int clients)
 	json_object_set_new(o, "store_msg", str(st->store_msg));
 	json_object_set_new(o, "headless", json_boolean(st->headless));
 	json_object_set_new(o, "log_dir", str(log_dir ? log_dir : ""));
+	json_object_set_new(o, "db", str(db && !strstr(db, "://") ? db : ""));
 	json_object_set_new(o, "clients", json_integer(clients));
 	return dump(o, true);
 }
@@ -277,13 +278,13 @@ events_stamp(const char *body)
 }
 
 void
-events_snapshot(const struct bench *b, const char *log_dir, int clients,
+events_snapshot(const struct bench *b, const char *log_dir, const char *db, int clients,
     void (*put)(void *arg, char *line), void *arg)
 {
 	size_t n = bench_slot_count(b);
 	char *line;
 
-	if ((line = events_bench(bench_status(b), log_dir, clients)) != NULL)
+	if ((line = events_bench(bench_status(b), log_dir, db, clients)) != NULL)
 		put(arg, line);
 	for (size_t i = 0; i < n; i++) {
 		const struct slot *s = bench_slot_at(b, i);

@@ -414,7 +414,7 @@ main(int argc, char **argv)
 	/* after the front end: with a console, nothing more goes to the terminal */
 	if (sock[0]) {
 		app.server = server_new(app.loop, app.bench, sock, cfg->group,
-		    opt.log_dir ? opt.log_dir : cfg->log_dir, serr, sizeof(serr));
+		    opt.log_dir ? opt.log_dir : cfg->log_dir, opt.db ? opt.db : cfg->db, serr, sizeof(serr));
 		if (app.server == NULL && serve) {
 			log_stderr(true);
 			log_warn("control socket: %s", serr);

@@ -21,6 +21,8 @@ struct mirror {
 	size_t nslots, cap;
 	struct bench_status st;
 	char log_dir[512];
+	char db[512];
+	struct mirror_lookup look;
 	int clients;
 	bool ready;
 	int (*send)(void *, const char *);
@@ -306,6 +308,7 @@ apply_bench(struct mirror *m, json_t *o)
 	get_str(o, "store_msg", st->store_msg, sizeof(st->store_msg));
 	st->headless = get_bool(o, "headless", st->headless);
 	get_str(o, "log_dir", m->log_dir, sizeof(m->log_dir));
+	get_str(o, "db", m->db, sizeof(m->db));
 	m->clients = (int)get_int(o, "clients", m->clients);
 	m->ready = true;
 }
@@ -418,11 +421,11 @@ m_exec(void *a, const struct command *c, char *msg, size_t msglen)
 static size_t
 m_history(void *a, uint64_t ecid, struct bench_attempt *out, size_t max)
 {
-	(void)a;
-	(void)ecid;
-	(void)out;
-	(void)max;
-	return 0;	/* the history lives with the bench: `idevicebench history ECID` */
+	struct mirror *m = a;
+
+	if (m->look.history == NULL || ecid == 0)
+		return 0;
+	return m->look.history(m->look.arg, m->db, ecid, out, max);
 }
 
 static size_t
@@ -431,6 +434,8 @@ m_flag_suggestions(void *a, size_t i, char out[][128], size_t max)
 	struct mirror *m = a;
 	size_t n = 0;
 
+	if (i < m->nslots && m->look.flag_suggestions)
+		return m->look.flag_suggestions(m->look.arg, m->db, m->slots[i], out, max);
 	/* the advice the bench gave is the best suggestion a console can offer by itself */
 	if (i < m->nslots && max > 0 && m->slots[i]->advice[0])
 		text_copy(out[n++], m->slots[i]->advice, 128);
@@ -494,6 +499,12 @@ mirror_view(struct mirror *m, struct benchview *v)
 	v->ops = &mirror_ops;
 	v->arg = m;
 	v->remote = true;
+}
+
+void
+mirror_set_lookup(struct mirror *m, const struct mirror_lookup *l)
+{
+	m->look = *l;
 }
 
 bool

@@ -48,6 +48,7 @@ struct server {
 	struct bench *b;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char log_dir[512];
+	char db[512];			/* the history file, told to clients ("" for a URL) */
 	ino_t ino;			/* our socket file, to remove only our own */
 	dev_t dev;
 	gid_t gid;
@@ -259,7 +260,7 @@ send_detail(struct server *s, size_t i)
 static void
 send_bench(struct server *s, bool force)
 {
-	char *line = events_bench(bench_status(s->b), s->log_dir, s->nclients + s->local);
+	char *line = events_bench(bench_status(s->b), s->log_dir, s->db, s->nclients + s->local);
 	char *t;
 
 	if (line == NULL)
@@ -557,14 +558,14 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		s->nclients++;
 		log_info("client pid %ld (uid %ld) attached (%d now)", (long)cr.pid, (long)cr.uid, s->nclients);
 		/* the current state first, then live events: nothing runs between the two */
-		events_snapshot(s->b, s->log_dir, s->nclients + s->local, client_put_owned, c);
+		events_snapshot(s->b, s->log_dir, s->db, s->nclients + s->local, client_put_owned, c);
 		if (c->dead)
 			continue;
 		io_start(loop, &c->rio);
 		/* the others learn the new count */
 		for (struct client *o = s->clients; o; o = o->next)
 			if (o != c) {
-				char *line = events_bench(bench_status(s->b), s->log_dir, s->nclients + s->local);
+				char *line = events_bench(bench_status(s->b), s->log_dir, s->db, s->nclients + s->local);
 
 				if (line)
 					client_put_owned(o, line);
@@ -641,7 +642,7 @@ socket_live(const char *path, char *err, size_t errlen)
 
 struct server *
 server_new(struct ev_loop *loop, struct bench *b, const char *path, const char *group,
-    const char *log_dir, char *err, size_t errlen)
+    const char *log_dir, const char *db, char *err, size_t errlen)
 {
 	struct bench_observer o = {
 		slot_cb, device_cb, gone_cb, job_cb, advice_cb, flag_cb, error_cb, changed_cb, NULL
@@ -665,6 +666,7 @@ server_new(struct ev_loop *loop, struct bench *b, const char *path, const char *
 	s->fd = -1;
 	text_copy(s->path, path, sizeof(s->path));
 	text_copy(s->log_dir, log_dir ? log_dir : "", sizeof(s->log_dir));
+	text_copy(s->db, db && !strstr(db, "://") ? db : "", sizeof(s->db));
 	if (group && group[0]) {
 		struct group *gr = getgrnam(group);
 

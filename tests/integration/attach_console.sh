@@ -87,6 +87,12 @@ check "SIGHUP ends the attached console" bash -c "! kill -0 $FPID 2>/dev/null"
 tcheck "the others count three again" wait_scr 5 "3 consoles" c
 check "the bench runs on" kill -0 "$BPID"
 
+# an attached console reads past attempts from the history the bench named
+TM send-keys -t e Left Left Enter
+tcheck "an attached console's detail pane lists past attempts" wait_scr 5 "Attempts:" e
+tcheck "with the finished update" wait_scr 5 "update done .*port 1-1.1" e
+TM send-keys -t e Enter
+
 # q in an attached console leaves it; the others and the bench run on
 TM send-keys -t e q
 tcheck "q leaves the third console" wait_scr 5 "e-exit=0" e
