@@ -26,6 +26,8 @@ export LC_ALL=C.UTF-8
 
 bad=0
 summaries=()
+sumdir=$(mktemp -d "${TMPDIR:-/tmp}/idb-soak-sum.XXXXXX")
+trap 'rm -rf "$sumdir"' EXIT
 for seed in "$@"; do
 	d=$(mktemp -d "${TMPDIR:-/tmp}/idb-soak-$seed.XXXXXX")
 	python3 "$TOP/tests/soak/gen.py" --rounds "$ROUNDS" "$seed" "$d" &&
@@ -40,7 +42,7 @@ print("jobs %d ran %d finals %s max-gap %.1fs (bound %.0fs) longest %.1fs drain 
     s["max_gap"], s["bound"], s["max_job_secs"], s["drain_secs"],
     "/".join(str(x) for x in s["fds"]), "/".join(str(x) for x in s["rss_kb"]), s["lost_track"], s["run_secs"]))
 ' "$d/summary.json" 2>/dev/null) || s="no summary"
-	summaries+=("$d/summary.json")
+	cp "$d/summary.json" "$sumdir/$seed.json" 2>/dev/null && summaries+=("$sumdir/$seed.json")
 	if [ $rc -eq 0 ]; then
 		echo "seed $seed: ok: $s"
 		[ -n "${KEEP_TMP:-}" ] || rm -rf "$d"

@@ -376,6 +376,10 @@ def main():
         "run_secs": round(time.monotonic() - t0, 1), "lost_track": len(lost),
         "failures": failures,
     }
+    with open(os.path.join(d, "samples.tsv"), "w") as f:
+        f.write("secs\tfds\trss_kb\tfinals\trunning\n")
+        for x in s:
+            f.write("%.1f\t%d\t%d\t%d\t%d\n" % (x[0] - t0, x[1], x[2], x[3], x[4]))
     with open(os.path.join(d, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     for m in failures:
