@@ -43,6 +43,8 @@ struct job_exit {
 	bool exited; int exit_status; int signal;
 	bool cancelled, stalled, killed;		/* why we killed it, if we did */
 	char kill_reason[64];
+	bool lost;					/* the exit status never arrived (see lost_what) */
+	char lost_what[96];				/* what the loop missed and the sweep found, "" normally */
 };
 
 struct job_cbs {
@@ -69,5 +71,16 @@ pid_t job_pid(const struct job *);
 void job_free(struct job *);
 /* Run `prog -v` (with a timeout of a few seconds, no shell) and return its first line. 0 / -1. */
 int job_probe_version(const char *prog, char *out, size_t outlen);
+
+/*
+ * For tests that control the order of events: the batch tick's and the
+ * sweep's periods (0 = default; set before the first job), and running
+ * either of them now.
+ */
+void job_tune(double batch_secs, double sweep_secs);
+/* What a job still waits for: bit 0 its exit status, bit 1 stdout's EOF, bit 2 stderr's. */
+unsigned job_pending(const struct job *);
+void job_tick_now(void);
+void job_sweep_now(void);
 
 #endif

@@ -81,7 +81,7 @@ void store_ignore(struct store *, uint64_t ecid, bool on);
 bool store_is_flagged(struct store *, uint64_t ecid, char *reason, size_t rlen,
     char *hint, size_t hlen);
 bool store_is_ignored(struct store *, uint64_t ecid);
-/* Attempts newest first; ecid 0 = all. */
+/* Attempts newest first; ecid 0 = all; out may be NULL to count them (up to max). */
 size_t store_attempts(struct store *, uint64_t ecid, struct bench_attempt *out, size_t max);
 /* The same, with the device of each attempt. */
 size_t store_attempts_ex(struct store *, uint64_t ecid, struct store_attempt *out, size_t max);

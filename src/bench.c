@@ -25,6 +25,7 @@
 #include "idev.h"
 #include "ipsw.h"
 #include "job.h"
+#include "log.h"
 #include "models.h"
 #include "restore_parse.h"
 #include "sched.h"
@@ -326,7 +327,6 @@ static void load_device_state(struct bench *b, struct bslot *bs)
 {
 	struct slot *s = &bs->s;
 	uint64_t ecid = s->dev.ecid;
-	struct bench_attempt tmp[HISTORY_MAX];
 
 	s->flagged = false;
 	s->flag_reason[0] = s->flag_hint[0] = '\0';
@@ -337,7 +337,7 @@ static void load_device_state(struct bench *b, struct bslot *bs)
 	s->flagged = store_is_flagged(b->store, ecid, s->flag_reason, sizeof(s->flag_reason),
 	    s->flag_hint, sizeof(s->flag_hint));
 	s->ignored = store_is_ignored(b->store, ecid);
-	s->attempts = (int)store_attempts(b->store, ecid, tmp, HISTORY_MAX);
+	s->attempts = (int)store_attempts(b->store, ecid, NULL, HISTORY_MAX);
 }
 
 /* ---- jobs ----------------------------------------------------------------- */
@@ -474,6 +474,10 @@ static void done_cb(void *arg, const struct job_exit *ex)
 
 	if (ev_is_active(&rj->lost_timer))
 		ev_timer_stop(b->loop, &rj->lost_timer);
+	if (ex->lost_what[0])
+		log_warn("lost track of the restore on %s (pid %d): the loop never reported %s; "
+		    "the job was ended by the sweep", bs ? bs->s.label : "a freed slot", (int)job_pid(rj->job),
+		    ex->lost_what);
 	rp_finish(rj->rp);
 	memset(&in, 0, sizeof(in));
 	in.parse = rp_summary(rj->rp);
@@ -1638,6 +1642,8 @@ struct bench *bench_new(struct ev_loop *loop, struct config *cfg, const struct b
 
 int bench_start(struct bench *b, char *err, size_t errlen)
 {
+	const char *fault;
+
 	check_store(b);
 	if (b->store && store_interrupted_count(b->store) > 0)
 		bench_error(b, "%d restore attempt(s) left open by an earlier run were closed as interrupted",
@@ -1654,6 +1660,11 @@ int bench_start(struct bench *b, char *err, size_t errlen)
 		    "plugged in", IDB_LIBDIR);
 	for (size_t i = 0; i < b->cfg->nslots; i++)
 		add_slot(b, b->cfg->slots[i].port, b->cfg->slots[i].label);
+	/* tests reach the start-up failure path with this; nothing else sets it */
+	if ((fault = getenv("IDEVICEBENCH_TEST_FAULT")) != NULL && strcmp(fault, "usb-start") == 0) {
+		snprintf(err, errlen, "USB start-up failure injected (IDEVICEBENCH_TEST_FAULT)");
+		return -1;
+	}
 	b->idev = idev_new(b->loop, idev_cb, b);
 	b->uw = usbwatch_new(b->loop, usb_cb, b, err, errlen);
 	if (b->uw == NULL)
@@ -1681,9 +1692,21 @@ void bench_free(struct bench *b)
 		runjob_free(rj);
 	}
 	for (size_t i = 0; i < b->nslots; i++) {
-		if (b->slots[i]->rj) {
-			ev_timer_stop(b->loop, &b->slots[i]->rj->lost_timer);
-			b->slots[i]->rj->bs = NULL;
+		if ((rj = b->slots[i]->rj) != NULL) {
+			/* exiting at once (a second signal): no restore outlives the bench */
+			ev_timer_stop(b->loop, &rj->lost_timer);
+			if (rj->attempt_id != 0 && b->store) {
+				struct err_result r;
+
+				memset(&r, 0, sizeof(r));
+				r.cls = EC_CANCELLED;
+				r.code = ERR_NOCODE;
+				r.step = b->slots[i]->s.job.step;
+				r.percent = b->slots[i]->s.job.percent;
+				text_copy(r.message, "cancelled: the bench exited at once", sizeof(r.message));
+				store_attempt_end(b->store, rj->attempt_id, time(NULL), JOB_CANCELLED, &r);
+			}
+			runjob_free(rj);
 		}
 		free(b->slots[i]);
 	}

@@ -14,20 +14,23 @@
 #include "command.h"
 #include "jsonl.h"
 #include "log.h"
+#include "outbuf.h"
 #include "restore_parse.h"
 #include "text.h"
 
 #define LINE_MAX_CMD 4096
+#define OUT_LIMIT (1024 * 1024)	/* events queued for a slow reader; the rest are dropped */
+#define OUT_CLOSE_MS 2000	/* at exit, how long the last events may wait for the reader */
 
 struct jsonl {
 	ev_io in;			/* first: the callback casts back */
 	struct ev_loop *loop;
 	struct bench *b;
-	int out_fd;
+	struct outbuf *out;		/* stdout: never blocks the loop */
 	char buf[LINE_MAX_CMD];
 	size_t len;
 	bool discarding;		/* inside an overlong line */
-	bool out_broken;
+	bool out_told;			/* stdout's failure is logged once */
 };
 
 static double now_wall(void)
@@ -41,39 +44,35 @@ static double now_wall(void)
 static void emit(struct jsonl *j, json_t *o)
 {
 	char *s;
-	size_t n, off = 0;
+	size_t n;
 
 	json_object_set_new(o, "time", json_real(now_wall()));
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	json_decref(o);
-	if (s == NULL || j->out_broken) {
+	if (s == NULL || j->out == NULL) {
 		free(s);
 		return;
 	}
 	n = strlen(s);
 	s[n++] = '\n';		/* json_dumps leaves room: replace the NUL */
-	while (off < n) {
-		ssize_t w = write(j->out_fd, s + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			/* a slow reader: wait for it rather than lose an event */
-			fd_set fds;
-
-			FD_ZERO(&fds);
-			FD_SET(j->out_fd, &fds);
-			select(j->out_fd + 1, NULL, &fds, NULL, NULL);
-			continue;
-		}
-		if (w <= 0) {
-			j->out_broken = true;
-			log_warn("stdout closed: JSON events are no longer written");
-			break;
-		}
-		off += (size_t)w;
+	/* a reader that does not keep up loses events, never the bench (drained_cb says how many) */
+	if (outbuf_put(j->out, s, n) != 0 && outbuf_broken(j->out) && !j->out_told) {
+		j->out_told = true;
+		log_warn("stdout closed: JSON events are no longer written");
 	}
 	free(s);
+}
+
+/* The reader caught up after events were dropped: tell it, in the stream itself. */
+static void out_drained_cb(void *arg, unsigned long dropped)
+{
+	struct jsonl *j = arg;
+	char text[160];
+
+	snprintf(text, sizeof(text), "%lu events were lost: stdout was not read for a while "
+	    "(the bench went on; the slots show the current state)", dropped);
+	log_warn("%s", text);
+	jsonl_error(j, text);
 }
 
 static json_t *pct(double v)
@@ -280,7 +279,10 @@ struct jsonl *jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int ou
 		return NULL;
 	j->loop = loop;
 	j->b = b;
-	j->out_fd = out_fd;
+	if (out_fd >= 0 && (j->out = outbuf_new(loop, out_fd, OUT_LIMIT, out_drained_cb, j)) == NULL) {
+		free(j);
+		return NULL;
+	}
 	o.arg = j;
 	bench_add_observer(b, &o);
 	if (in_fd >= 0) {
@@ -301,5 +303,6 @@ void jsonl_free(struct jsonl *j)
 		ev_ref(j->loop);
 		ev_io_stop(j->loop, &j->in);
 	}
+	outbuf_free(j->out, OUT_CLOSE_MS);
 	free(j);
 }

@@ -79,7 +79,12 @@ static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			bench_set_headless(a->bench, true);
 		return;
 	}
-	if (++a->signals > 1 && a->signals >= 3) {
+	/*
+	 * The first signal cancels the restores and exits once they have
+	 * ended (at most their kill grace); a second one does not wait: the
+	 * bench exits now and every restore's group is killed on the way out.
+	 */
+	if (++a->signals >= 2) {
 		log_warn("signal %d again: exiting now", w->signum);
 		bench_shutdown(a->bench, true);
 		ev_break(loop, EVBREAK_ALL);
@@ -282,8 +287,11 @@ int main(int argc, char **argv)
 	ev_unref(app.loop);
 
 	if (bench_start(app.bench, err, sizeof(err)) != 0) {
-		if (app.ui)
+		if (app.ui) {
+			bench_remove_observer(app.bench, &app);
 			ui_free(app.ui);
+			app.ui = NULL;
+		}
 		log_stderr(true);
 		log_warn("cannot watch USB: %s", err);
 		rc = 1;

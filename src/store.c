@@ -1360,7 +1360,7 @@ store_attempts_ex(struct store *st, uint64_t ecid, struct store_attempt *out, si
 	return n;
 }
 
-/* Attempts newest first; ecid 0 = all. */
+/* Attempts newest first; ecid 0 = all; out may be NULL to count (up to max). */
 size_t
 store_attempts(struct store *st, uint64_t ecid, struct bench_attempt *out, size_t max)
 {
@@ -1370,7 +1370,7 @@ store_attempts(struct store *st, uint64_t ecid, struct bench_attempt *out, size_
 	if (max == 0 || (buf = calloc(max, sizeof(*buf))) == NULL)
 		return 0;
 	n = store_attempts_ex(st, ecid, buf, max);
-	for (i = 0; i < n; i++)
+	for (i = 0; out != NULL && i < n; i++)
 		out[i] = buf[i].a;
 	free(buf);
 	return n;

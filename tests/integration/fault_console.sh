@@ -98,4 +98,18 @@ for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 check "q ends the console" bash -c "! kill -0 $pid 2>/dev/null"
 check "history complete: both restores closed in a final state" history_complete "$T/history.db" 2
 check "no restore program is left" bash -c "$(declare -f gone_pid); gone_pid '$FAULT_OUT/pid-0xf01f6' && gone_pid '$FAULT_OUT/pid-0xf02f6'"
+# --- USB cannot be watched at start-up, after the console took the screen (issue 14):
+# the console is freed once, the terminal is given back, the reason is printed, exit 1.
+# (The console used to be freed twice on this path; ASan, in check-asan, would abort.)
+tmux_fresh
+TM new-session -d -s c -x 100 -y 30 \
+	"IDEVICEBENCH_TEST_FAULT=usb-start '$IDEVICEBENCH' -c '$T/bench.conf' --log-dir '$T/logs2' --db '$T/h2.db' \
+	2>'$T/start.err'; echo rc=\$? >'$T/start.rc'; sleep 600"
+for i in $(seq 1 100); do [ -s "$T/start.rc" ] && break; sleep 0.1; done
+check "USB start-up failure: the console exits 1" grep -qx 'rc=1' "$T/start.rc"
+check "USB start-up failure: the reason is printed" grep -q 'cannot watch USB: USB start-up failure injected' "$T/start.err"
+check "USB start-up failure: no memory error (double free) on the way out" \
+	bash -c "! grep -qE 'AddressSanitizer|double free|free\(\): invalid' '$T/start.err'"
+tcheck "USB start-up failure: the terminal is given back (not left in the console's screen)" scr_not 'slots'
+
 done_testing

@@ -55,6 +55,28 @@ for sig in TERM INT; do
 	mv "$T/events.jsonl" "$T/events-$sig.jsonl"
 done
 
+# --- a second signal does not wait (issue 14): the first cancels and waits for the
+# restores (here one ignores SIGTERM and the kill grace is 30 s); the second exits now,
+# killing every restore's group and closing its attempt.
+rm -f "$FAULT_OUT"/pid-*
+sed 's/^kill_grace = .*/kill_grace = 30/' "$T/bench.conf" >"$T/slow.conf"
+fault_start "$T/sig.scenario" -c "$T/slow.conf" --ipsw "$IPSW" --restore-cmd "$F/restore.sh" --db "$T/h-twice.db"
+wait_count 15 3 event=device mode=recovery
+bench_send "update 1-1.2"
+wait_count 15 1 event=job state=running
+pid=$(bench_child_pid)
+kill -TERM "$pid"
+sleep 1
+check "one SIGTERM: the bench waits for the restore that ignores it" kill -0 "$pid"
+kill -TERM "$pid"
+t0=$(date +%s)
+bench_wait_exit
+t1=$(date +%s)
+check "a second SIGTERM: the bench exits at once ($((t1 - t0)) s), not after the 30 s grace" [ $((t1 - t0)) -le 5 ]
+check "a second SIGTERM: no restore program is left" no_restore_left
+check "a second SIGTERM: the attempt is closed, not left open" history_complete "$T/h-twice.db" 1
+mv "$T/events.jsonl" "$T/events-twice.jsonl"
+
 # --- SIGHUP (the terminal went away; here in JSON mode): the bench goes on supervising
 rm -f "$FAULT_OUT"/pid-*
 echo f6 >"$FAULT_OUT/next-0xff2f2"

@@ -5,7 +5,9 @@
 #define _GNU_SOURCE
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/types.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -35,6 +37,7 @@ struct run {
 	bool		 acted;
 	bool		 free_in_done;
 	bool		 timed_out;
+	const char	*order;		/* test_end_orders: the order under test */
 };
 
 static const char *
@@ -810,6 +813,306 @@ test_not_default_loop(void **state)
 	ev_loop_destroy(other);
 }
 
+/*
+ * The end of a job, in every order. Three things end a child: its exit
+ * status (SIGCHLD, then libev's reaping) and the EOF of each pipe; the
+ * batch tick reads quiet pipes; the bench may kill a job whose device did
+ * not come back. ordered.sh lets the test make each happen when it says:
+ * SIGCHLD is held blocked until the step that delivers it, the tick runs
+ * only when called, and each pipe closes on command. Every order must end
+ * the job exactly once, with all output and the right status.
+ */
+struct order_ctl {
+	int	 exit_fd, hold_fd;
+	pid_t	 holder;
+	sigset_t chld;
+};
+
+static void
+order_pump(void)
+{
+	int	i;
+
+	for (i = 0; i < 4; i++)
+		ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+}
+
+/* Wait until the holder has let go of fd (1 or 2). */
+static void
+order_wait_closed(pid_t holder, int fd)
+{
+	char	path[64], link[256];
+	int	i;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)holder, fd);
+	for (i = 0; i < 500; i++) {
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+
+		if (n == -1 || strncmp(link, "pipe:", 5) != 0)
+			return;
+		usleep(2000);
+	}
+	fail_msg("holder %d kept fd %d", (int)holder, fd);
+}
+
+static void
+order_step(struct run *r, struct order_ctl *c, char step)
+{
+	siginfo_t	si;
+
+	switch (step) {
+	case 'p':	/* a tick while the pipes are quiet: they are tick-read from now on */
+	case 't':
+		job_tick_now();
+		order_pump();
+		break;
+	case 'o':
+		assert_int_equal(write(c->hold_fd, "o\n", 2), 2);
+		order_wait_closed(c->holder, 1);
+		order_pump();
+		break;
+	case 'e':
+		assert_int_equal(write(c->hold_fd, "e\n", 2), 2);
+		order_wait_closed(c->holder, 2);
+		order_pump();
+		break;
+	case 'x':	/* the child exits; its SIGCHLD waits, blocked */
+		assert_int_equal(write(c->exit_fd, "x\n", 2), 2);
+		memset(&si, 0, sizeof(si));
+		assert_int_equal(waitid(P_PID, (id_t)job_pid(r->job), &si, WEXITED | WNOWAIT), 0);
+		order_pump();
+		/* held: the loop has not heard of it */
+		if ((job_pending(r->job) & 1u) == 0)
+			fail_msg("order %s: the exit status arrived while SIGCHLD was held", r->order);
+		break;
+	case 's':	/* SIGCHLD is delivered and the loop runs */
+		sigprocmask(SIG_UNBLOCK, &c->chld, NULL);
+		order_pump();
+		sigprocmask(SIG_BLOCK, &c->chld, NULL);
+		break;
+	case 'r':	/* something else reaps the child: its status is lost to libev */
+		assert_int_equal(waitpid(job_pid(r->job), NULL, 0), job_pid(r->job));
+		order_pump();
+		break;
+	case 'w':	/* the sweep runs */
+		job_sweep_now();
+		order_pump();
+		break;
+	case 'k':	/* the bench's reconnect window ran out */
+		if (!r->done)
+			job_kill(r->job, "device did not come back");
+		order_pump();
+		break;
+	}
+}
+
+/* Run one order; returns after the job ended (or fails the test). */
+static void
+order_run(const char *order)
+{
+	char		 prog[4096], exitf[4096], holdf[4096], work[4096], pidf[4096];
+	const char	*argv[] = { prog, exitf, holdf, NULL };
+	struct job_spec	 spec = { .argv = argv, .workdir = work, .batch_reads = true,
+			    .drain_timeout = 60, .kill_grace = 60 };
+	struct run	 r = { .order = order };
+	struct order_ctl c;
+	char		*pidtxt;
+	size_t		 len;
+	const char	*p, *kpos;
+	int		 i;
+
+	/* tmp() and data() hand out a small ring of buffers: keep copies */
+	snprintf(prog, sizeof(prog), "%s", data("ordered.sh"));
+	snprintf(exitf, sizeof(exitf), "%s", tmp("exit.fifo"));
+	snprintf(holdf, sizeof(holdf), "%s", tmp("hold.fifo"));
+	snprintf(work, sizeof(work), "%s", tmp("work/ord"));
+	snprintf(pidf, sizeof(pidf), "%s", tmp("work/ord/holder.pid"));
+	unlink(exitf);
+	unlink(holdf);
+	assert_int_equal(mkfifo(exitf, 0600), 0);
+	assert_int_equal(mkfifo(holdf, 0600), 0);
+	c.exit_fd = open(exitf, O_RDWR | O_CLOEXEC);
+	c.hold_fd = open(holdf, O_RDWR | O_CLOEXEC);
+	assert_true(c.exit_fd >= 0 && c.hold_fd >= 0);
+	sigemptyset(&c.chld);
+	sigaddset(&c.chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &c.chld, NULL);
+	/* a SIGCHLD that came before the block (an earlier run's holder) is handled now, not later */
+	order_pump();
+	unlink(pidf);
+
+	start(&r, &spec);
+	/* the holder is running and the child has let go of both pipes */
+	for (i = 0; i < 500 && (pidtxt = slurp(pidf, &len)) == NULL; i++)
+		usleep(2000);
+	assert_non_null(pidtxt);
+	while (len == 0 || pidtxt[len - 1] != '\n') {
+		free(pidtxt);
+		usleep(2000);
+		pidtxt = slurp(pidf, &len);
+	}
+	c.holder = (pid_t)atoi(pidtxt);
+	free(pidtxt);
+	order_pump();
+
+	for (p = order; *p != '\0'; p++) {
+		order_step(&r, &c, *p);
+		assert_true(r.done <= 1);
+	}
+	/*
+	 * What every order must come to: the tick goes on, signals flow and the
+	 * sweep runs every second, as in the bench. Without an 's' step, SIGCHLD
+	 * stays blocked: the loop never hears of the exit, only the sweep can.
+	 */
+	if (strchr(order, 's') != NULL)
+		sigprocmask(SIG_UNBLOCK, &c.chld, NULL);
+	for (i = 0; i < 300 && !r.done; i++) {
+		job_tick_now();
+		order_pump();
+		if (i % 10 == 9)
+			job_sweep_now();
+		usleep(10000);
+	}
+	sigprocmask(SIG_UNBLOCK, &c.chld, NULL);
+	if (r.done != 1)
+		fail_msg("order %s: the job never ended (done=%d, pending=%#x)", order, r.done,
+		    job_pending(r.job));
+	order_pump();
+	assert_int_equal(r.done, 1);
+	if (strchr(order, 'r') != NULL) {
+		/* the status is gone for good: the sweep ends the job and says so */
+		assert_true(r.ex.lost);
+		assert_non_null(strstr(r.ex.lost_what, "reaped elsewhere"));
+		assert_false(r.ex.exited);
+	} else if (strchr(order, 's') == NULL) {
+		/* the SIGCHLD never came: the sweep reaps the child and recovers its status */
+		assert_false(r.ex.lost);
+		assert_non_null(strstr(r.ex.lost_what, "SIGCHLD"));
+	} else if (r.ex.lost_what[0] != '\0')
+		fail_msg("order %s: the sweep had to step in: %s", order, r.ex.lost_what);
+	/* a pipe closed before a kill brought its last line; after one, the group is dead */
+	kpos = strchr(order, 'k') != NULL ? strchr(order, 'k') : order + strlen(order);
+	if (strchr(order, 'o') != NULL && strchr(order, 'o') < kpos && strcmp(r.out[1] ? r.out[1] : "", "last out\n") != 0)
+		fail_msg("order %s: stdout '%s'", order, r.out[1] ? r.out[1] : "");
+	if (strchr(order, 'e') != NULL && strchr(order, 'e') < kpos && strcmp(r.out[2] ? r.out[2] : "", "last err\n") != 0)
+		fail_msg("order %s: stderr '%s'", order, r.out[2] ? r.out[2] : "");
+	if (strchr(order, 'k') != NULL && strchr(order, 'k') < strchr(order, 'x')) {
+		assert_true(r.ex.killed);
+		assert_int_equal(r.ex.signal, SIGTERM);
+	} else if (strchr(order, 'x') != NULL && strchr(order, 'r') == NULL) {
+		assert_true(r.ex.exited);
+		assert_int_equal(r.ex.exit_status, 7);
+	}
+	(void)!write(c.hold_fd, "q\n", 2);
+	close(c.exit_fd);
+	close(c.hold_fd);
+	finish(&r);
+	/* the holder is reaped (we are its subreaper) before the next run holds SIGCHLD */
+	for (i = 0; i < 500 && kill(c.holder, 0) == 0; i++) {
+		order_pump();
+		usleep(2000);
+	}
+}
+
+/*
+ * Defence in depth: when the loop misses the end of a job (a lost SIGCHLD,
+ * a status reaped by someone else), the sweep still ends it, exactly once,
+ * and says what was missed; it never steps in when nothing was missed.
+ */
+static void
+test_sweep(void **state)
+{
+	(void)state;
+	job_tune(1000., 1000.);
+	order_run("oexr");	/* reaped elsewhere after both EOFs */
+	order_run("xroe");	/* ... before them */
+	order_run("poexw");	/* SIGCHLD never delivered; first sweep too early to judge */
+	order_run("xpoe");	/* ... pipes tick-read */
+	order_run("oexsw");	/* delivered normally: a sweep after the end changes nothing */
+	order_run("xswoe");	/* a sweep while a grandchild still holds the pipes: no step-in */
+	job_tune(0, 0);
+}
+
+/* Every order of exit, status delivery, the two EOFs and the tick. */
+static void
+test_end_orders(void **state)
+{
+	static const char *const base[] = { "oex", "oxe", "xoe", "eox", "exo", "xeo" };
+	char		 order[16];
+	size_t		 b, si, ti, n, runs = 0;
+	int		 pause;
+
+	(void)state;
+	job_tune(1000., 1000.);		/* no tick or sweep but the test's own */
+	if (getenv("IDB_ORDER") != NULL) {
+		order_run(getenv("IDB_ORDER"));
+		job_tune(0, 0);
+		return;
+	}
+	for (pause = 0; pause < 2; pause++) {
+		for (b = 0; b < 6; b++) {
+			const char	*x = strchr(base[b], 'x');
+			size_t		 xpos = (size_t)(x - base[b]);
+
+			/* s somewhere after x; t nowhere or anywhere */
+			for (si = xpos + 1; si <= 3; si++) {
+				for (ti = 0; ti <= 5; ti++) {
+					char	 tmpo[8];
+					size_t	 k, m = 0;
+
+					for (k = 0; k <= 3; k++) {
+						if (k == si)
+							tmpo[m++] = 's';
+						if (k < 3)
+							tmpo[m++] = base[b][k];
+					}
+					tmpo[m] = '\0';
+					n = 0;
+					if (pause)
+						order[n++] = 'p';
+					for (k = 0; k <= m; k++) {
+						if (k == ti && ti < 5)
+							order[n++] = 't';
+						if (k < m)
+							order[n++] = tmpo[k];
+					}
+					order[n] = '\0';
+					if (ti == 5 && strchr(order, 't') != NULL)
+						continue;
+					order_run(order);
+					runs++;
+				}
+			}
+		}
+	}
+	/* the bench kills a job whose device did not come back: before, between and after */
+	order_run("pkxso");
+	order_run("poktxse");
+	order_run("pxkseo");
+	order_run("pxoeks");
+	runs += 4;
+	job_tune(0, 0);
+	assert_true(runs > 100);
+}
+
+static int
+threads(void)
+{
+	char	path[64];
+	DIR	*d;
+	int	 n = 0;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)getpid());
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
 static int
 setup(void **state)
 {
@@ -819,6 +1122,11 @@ setup(void **state)
 	/* orphaned grandchildren come to us, so libev reaps them and groups empty */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
+	/* one thread: a SIGCHLD held blocked here is held for the whole process */
+	if (threads() != 1) {
+		fprintf(stderr, "test_job must run as one thread (it has %d)\n", threads());
+		return -1;
+	}
 	ev_default_loop(0);
 	return 0;
 }
@@ -858,6 +1166,8 @@ main(void)
 		cmocka_unit_test(test_cancel_after_done),
 		cmocka_unit_test(test_probe_version),
 		cmocka_unit_test(test_not_default_loop),
+		cmocka_unit_test(test_end_orders),
+		cmocka_unit_test(test_sweep),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
