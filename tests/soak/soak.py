@@ -56,7 +56,7 @@ class Bench:
         self.events = []                # (arrival monotonic, event)
         self.slots = {}                 # slot -> {"state", "last", "ecid", "mode", "present"}
         self.failures = []
-        self.samples = []               # (t, fds, rss_kb, finals, running)
+        self.samples = []               # (t, fds, rss_kb, finals, running, anon_kb, file_kb, shmem_kb)
         self.ctl = os.path.join(d, "ctl.sock")
         env = dict(os.environ)
         home = os.path.join(d, "home")
@@ -110,6 +110,25 @@ class Bench:
                 pass
         return self.pid
 
+    def kill_tree(self):
+        """SIGKILL the bench, what it forked and benchsim, each by its pid."""
+        def kids(pid):
+            out = []
+            try:
+                for t in os.listdir("/proc/%d/task" % pid):
+                    with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                        out += [int(k) for k in f.read().split()]
+            except OSError:
+                pass
+            return out
+        bench = self.bench_pid()
+        victims = ([bench] + kids(bench)) if bench else []
+        for pid in victims + [self.proc.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
     def send(self, line):
         try:
             self.proc.stdin.write((line + "\n").encode())
@@ -135,17 +154,19 @@ class Bench:
             return
         try:
             fds = len(os.listdir("/proc/%d/fd" % pid))
-            rss = 0
+            mem = {}
             with open("/proc/%d/status" % pid) as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss = int(line.split()[1])
+                    if line.startswith(("VmRSS:", "RssAnon:", "RssFile:", "RssShmem:")):
+                        mem[line.split(":")[0]] = int(line.split()[1])
+            rss = mem.get("VmRSS", 0)
         except OSError:
             return
         with self.lock:
             finals = sum(1 for _, e in self.events if e.get("event") == "job" and e.get("state") in FINAL)
             running = sum(1 for s in self.slots.values() if s["state"] == "running")
-        self.samples.append((time.monotonic(), fds, rss, finals, running))
+        self.samples.append((time.monotonic(), fds, rss, finals, running,
+                             mem.get("RssAnon", 0), mem.get("RssFile", 0), mem.get("RssShmem", 0)))
 
 
 def jobs_of(events):
@@ -289,7 +310,7 @@ def main():
         rc = b.proc.wait(timeout=40)
     except subprocess.TimeoutExpired:
         failures.append("the bench did not exit within 40 s of quit")
-        b.proc.kill()
+        b.kill_tree()
         rc = b.proc.wait()
     b.reader.join(timeout=5)
     events = list(b.events)
@@ -377,9 +398,9 @@ def main():
         "failures": failures,
     }
     with open(os.path.join(d, "samples.tsv"), "w") as f:
-        f.write("secs\tfds\trss_kb\tfinals\trunning\n")
+        f.write("secs\tfds\trss_kb\tfinals\trunning\tanon_kb\tfile_kb\tshmem_kb\n")
         for x in s:
-            f.write("%.1f\t%d\t%d\t%d\t%d\n" % (x[0] - t0, x[1], x[2], x[3], x[4]))
+            f.write("%.1f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n" % ((x[0] - t0,) + x[1:]))
     with open(os.path.join(d, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     for m in failures:
