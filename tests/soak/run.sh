@@ -55,7 +55,7 @@ print("jobs %d ran %d finals %s max-gap %.1fs (bound %.0fs) longest %.1fs drain 
 done
 python3 - "${summaries[@]}" <<'EOF'
 import json, sys
-tot = {"jobs": 0, "ran": 0, "finals": {}, "classes": {}, "gap": 0.0, "longest": 0.0, "lost": 0}
+tot = {"jobs": 0, "ran": 0, "finals": {}, "classes": {}, "gap": 0.0, "longest": 0.0, "lost": 0, "after": {}}
 n = 0
 for p in sys.argv[1:]:
     try:
@@ -72,8 +72,12 @@ for p in sys.argv[1:]:
     tot["gap"] = max(tot["gap"], s["max_gap"])
     tot["longest"] = max(tot["longest"], s["max_job_secs"])
     tot["lost"] += s["lost_track"]
+    for k, v in s.get("final_after", {}).items():
+        tot["after"][k] = max(tot["after"].get(k, 0.0), v)
 print("total: %d seeds, %d jobs (%d ran), finals %s; failed by class %s; max gap to the next event %.1fs, longest job %.1fs, lost-track lines %d" % (
     n, tot["jobs"], tot["ran"], ",".join("%s=%d" % kv for kv in sorted(tot["finals"].items())),
     ",".join("%s=%d" % kv for kv in sorted(tot["classes"].items())), tot["gap"], tot["longest"], tot["lost"]))
+print("slowest end after the job's previous event, by outcome: %s" % ", ".join(
+    "%s %.1fs" % kv for kv in sorted(tot["after"].items())))
 EOF
 exit $bad

@@ -4,7 +4,9 @@ against the real idevicebench --json; plays the script, then checks:
 
   1. every job that ran reaches a final state, and never goes silent longer
      than max(stall_timeout, reconnect_window) + kill_grace + GRACE seconds
-     while it is not final (a silent running job is a stuck job);
+     while it is not final (a silent running job is a stuck job); one that
+     ends connection-lost/no-device does so within reconnect_window +
+     kill_grace + GRACE of its previous event;
   2. the queue drains: once the script is over, every job ends, and a queued
      job never waits while nothing runs;
   3. after quit, no attempt row in the history is left open;
@@ -322,6 +324,7 @@ def main():
     max_gap = 0.0
     max_gap_job = None
     max_dur = 0.0
+    tails = {}
     for j in jobs:
         f = j["final"]
         if f is not None:
@@ -338,6 +341,17 @@ def main():
             stuck.add(j["slot"])
             failures.append("slot %s: %.1f s between two events of a running %s job (bound %.1f s)"
                             % (j["slot"], gap, j["action"], bound))
+        if f is not None and len(times) > 1:
+            # the last silence, by how the job ended: a lost device ends within
+            # the reconnect window, a stall within the stall timeout
+            key = f["state"] + ("/" + f["class"] if f.get("class") and f["state"] == "failed" else "")
+            tail = times[-1] - times[-2]
+            tails[key] = max(tails.get(key, 0.0), tail)
+            lim = window + kgrace + GRACE if f.get("class") in ("connection-lost", "no-device") else bound
+            if tail > lim:
+                stuck.add(j["slot"])
+                failures.append("slot %s: %s %.1f s after the job's previous event (bound %.1f s)"
+                                % (j["slot"], key, tail, lim))
         end = times[-1] if f is not None else drained
         max_dur = max(max_dur, end - times[0])
         if f is None:
@@ -390,7 +404,7 @@ def main():
 
     summary = {
         "jobs": len(jobs), "ran": len(ran), "finals": finals, "failed_classes": classes,
-        "max_gap": round(max_gap, 2), "bound": bound, "max_job_secs": round(max_dur, 2),
+        "max_gap": round(max_gap, 2), "final_after": {k: round(v, 2) for k, v in sorted(tails.items())}, "bound": bound, "max_job_secs": round(max_dur, 2),
         "drain_secs": round(drained - script_end, 2), "actions": actions,
         "attempt_rows": n_rows, "fds": [base_fds, end_fds, max((x[1] for x in s), default=None)],
         "rss_kb": [rss_early, rss_end, max((x[2] for x in s), default=None)],
