@@ -67,11 +67,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ) tests/unit/testutil.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDSAN) $(PKG_LIBS) -lcmocka
 
 # test_job holds SIGCHLD blocked to choose when the loop hears of an exit: that needs a
-# process of one thread, so it links only the job runner and the core (libirecovery's
+# process of one thread, so it links only the job runner (with osutil) and the core (libirecovery's
 # constructor starts a libusb thread that would take the signal).
-$(BUILD)/tests/unit/test_job: tests/unit/test_job.c $(BUILD)/src/job.o $(CORE_OBJ) tests/unit/testutil.h
+$(BUILD)/tests/unit/test_job: tests/unit/test_job.c $(BUILD)/src/job.o $(BUILD)/src/osutil.o $(CORE_OBJ) tests/unit/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/src/job.o $(CORE_OBJ) $(LDFLAGS) $(LDSAN) \
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/src/job.o $(BUILD)/src/osutil.o $(CORE_OBJ) $(LDFLAGS) $(LDSAN) \
 		-lev -lpthread -lcmocka
 
 TEST_BINS := $(UNIT_BIN)

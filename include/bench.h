@@ -26,22 +26,8 @@ struct bench_status {
 	bool usbmuxd_ok;
 	bool store_ok;
 	char store_msg[128];		/* store problem shown once, "" if fine */
-	int slots, present, running, queued, done, failed, flagged, suspect;
+	struct slot_tally count;	/* slots, present, running, ... */
 	bool headless;			/* terminal lost: supervising without a screen */
-};
-
-/* One past attempt as the detail pane and history command show it. */
-struct bench_attempt {
-	long id;
-	char port[32];
-	enum job_action action;
-	time_t started, ended;
-	enum job_state state;		/* JOB_FAILED etc; "interrupted" shows as failed + class */
-	char cls[24];			/* class name, "interrupted" for rows closed at start-up */
-	int code;
-	int step;
-	double percent;
-	char log_path[512];
 };
 
 struct bench;

@@ -45,4 +45,37 @@ int command_slot_char(char c);
 /* Is s a slot name the command language accepts (1..CMD_SLOT_MAX-1 slot characters)? */
 int command_slot_name_ok(const char *s);
 
+/*
+ * What a slot is, as the rules of the commands see it (bits). The console's
+ * footer uses the same bits (keymap.h's KMW_* are these), so a key is
+ * offered exactly when its command would be accepted.
+ */
+enum {
+	CMDS_PHONE = 1 << 0,	/* a device is on the port */
+	CMDS_JOB = 1 << 1,	/* its job is queued or running */
+	CMDS_RECOVERY = 1 << 2,
+	CMDS_NORMAL = 1 << 3,
+	CMDS_DFU = 1 << 4,
+	CMDS_FLAGGED = 1 << 5,
+	CMDS_IGNORED = 1 << 6,
+	/* bit 7 is the console's own (keymap.h: KMW_LOG) */
+	CMDS_NOECID = 1 << 8,	/* no identified device (no ECID known) */
+	CMDS_RESTORE = 1 << 9,	/* the device is in restore mode */
+	CMDS_GUIDE = 1 << 10	/* the guided DFU sequence is under way */
+};
+
+struct slot;
+
+/* The CMDS_* bits of a slot. */
+unsigned command_slot_state(const struct slot *);
+/*
+ * The one rule of what a command may do to a slot: 1 if verb applies to a
+ * slot in state (CMDS_* bits), else 0 with the reason in why ("kick needs
+ * a device in recovery mode"; why may be NULL). The bench applies it to
+ * every command, the console's footer offers only the keys it allows.
+ */
+int command_allowed_state(enum cmd_verb, unsigned state, char *why, size_t whylen);
+/* command_allowed_state() for a slot; why is "LABEL: reason". */
+int command_allowed(enum cmd_verb, const struct slot *, char *why, size_t whylen);
+
 #endif

@@ -62,15 +62,18 @@ enum km_action {
 	KM_QUIT			/* asks first while jobs run, then CMD_QUIT */
 };
 
-/* What the footer knows of the selected slot (bits of keymap_footer's state). */
+/*
+ * What the footer knows of the selected slot: command.h's CMDS_* bits (the
+ * state the command rules look at) and KMW_LOG.
+ */
 enum {
-	KMW_PHONE = 1 << 0,	/* a device is on the port */
-	KMW_JOB = 1 << 1,	/* its job is queued or running */
-	KMW_RECOVERY = 1 << 2,
-	KMW_NORMAL = 1 << 3,
-	KMW_DFU = 1 << 4,
-	KMW_FLAGGED = 1 << 5,
-	KMW_IGNORED = 1 << 6,
+	KMW_PHONE = CMDS_PHONE,	/* a device is on the port */
+	KMW_JOB = CMDS_JOB,	/* its job is queued or running */
+	KMW_RECOVERY = CMDS_RECOVERY,
+	KMW_NORMAL = CMDS_NORMAL,
+	KMW_DFU = CMDS_DFU,
+	KMW_FLAGGED = CMDS_FLAGGED,
+	KMW_IGNORED = CMDS_IGNORED,
 	KMW_LOG = 1 << 7	/* there is an attempt's log to show */
 };
 
@@ -83,8 +86,13 @@ struct keymap_entry {
 	bool marked;		/* acts on every marked slot when some are marked */
 	const char *label;	/* footer hint word, NULL if not in the footer */
 	const char *help;	/* one line; consecutive keys with the same text share a line */
-	unsigned need;		/* footer: KMW_* bits the slot must have... */
-	unsigned refuse;	/* ...and must not have, for the hint to show */
+	/*
+	 * Footer: KMW_* bits the slot must have, and must not have, for the
+	 * hint to show. For a key that sends a command these only narrow what
+	 * command_allowed_state() accepts (no "d DFU" for a phone in DFU).
+	 */
+	unsigned need;
+	unsigned refuse;
 	int prio;		/* footer: 1 always kept, 2 actions, 3-4 left out first when short */
 };
 
@@ -101,7 +109,8 @@ const char *keymap_context_name(enum km_context);
 size_t keymap_help(char *buf, size_t len);
 /*
  * The footer hint line ("u update  e erase ..."), built from the table: the
- * keys that apply to a slot in state (KMW_* bits), in table order, fitted
+ * keys that apply to a slot in state (KMW_* bits; a command's key only when
+ * command_allowed_state() accepts it), in table order, fitted
  * into width columns by leaving out the lowest priorities first. Returns the
  * line's length.
  */

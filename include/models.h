@@ -34,6 +34,12 @@ int models_add(const struct model *);
 int models_load_file(const char *path, char *err, size_t errlen);
 const struct model *models_find_chip(uint32_t cpid, uint32_t bdid);
 const struct model *models_find_product(const char *product_type);
+/*
+ * The model of a device: by its product type when it says one the table
+ * knows, else by chip and board id (recovery and DFU give only those);
+ * NULL if neither is known.
+ */
+const struct model *models_find_device(const char *product_type, uint32_t cpid, uint32_t bdid);
 /* Button family for a model without a table entry, guessed from the product type. */
 enum button_family models_buttons_guess(const char *product_type);
 const char *models_buttons_name(enum button_family);

@@ -111,6 +111,25 @@ struct slot {
 	double dfu_step_started;	/* monotonic seconds */
 };
 
+/* One past attempt as the history keeps it, and the detail pane and reports show it. */
+struct bench_attempt {
+	long id;
+	char port[32];
+	enum job_action action;
+	time_t started, ended;
+	enum job_state state;		/* JOB_FAILED etc; "interrupted" shows as failed + class */
+	char cls[24];			/* class name, "interrupted" for rows closed at start-up */
+	int code;
+	int step;
+	double percent;
+	char log_path[512];
+};
+
+/* The header's counts over a bench's slots. */
+struct slot_tally {
+	int slots, present, running, queued, done, failed, flagged, suspect;
+};
+
 /* "normal", "recovery", ... (JSON names of DESIGN.md); "none" for MODE_NONE. */
 const char *slot_mode_name(enum dev_mode);
 /* Three-letter grid tag: NRM REC DFU RST PDF WTF, "" for none. */
@@ -120,6 +139,8 @@ const char *slot_job_state_name(enum job_state);
 const char *slot_action_name(enum job_action);
 /* Mode from an Apple USB product id (MODE_NONE if not an Apple phone id). */
 enum dev_mode slot_mode_from_pid(uint16_t pid);
+/* Does a device with this product id take iBoot commands (recovery, DFU, WTF)? (usbid.c) */
+bool slot_pid_speaks_iboot(uint16_t pid);
 /* Append a (sanitized) output line to the job's tail. */
 void slot_tail_push(struct slot_job *, const char *line, size_t len);
 /* Compare two port paths for display order: bus, then hub chain, then port numerically. */
@@ -155,5 +176,8 @@ void slot_dfu_arrival(struct slot *s, double now_mono);
 
 /* errclass's letter for the mode a device was in when it was lost ('n','r','d','R', 0). */
 int slot_lost_mode(enum dev_mode prev, int last_step);
+
+/* Count one more slot into t (start from a zeroed tally). */
+void slot_tally_add(struct slot_tally *t, const struct slot *);
 
 #endif

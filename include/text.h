@@ -18,4 +18,8 @@ size_t text_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
 /* Trim trailing whitespace (including the "\n" sysfs attributes end with) in place. */
 char *text_rtrim(char *s);
 
+/* Format a one-line error into err; nothing when err is NULL or errlen is 0. */
+void text_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -62,6 +62,18 @@ struct hw_finding {
 /* Advice for a device; attempts newest first. Returns 1 with advice, 0 if nothing to say. */
 int triage_device(const struct triage_attempt *a, size_t n, const char *product_type,
     const struct triage_port *port_of_last_attempt, struct triage_advice *out);
+/*
+ * The advice a device gets, wherever it is shown (the console's slot, the
+ * report's ticket): triage_device() over its attempts (mine, newest first),
+ * judged with the port of its last attempt; but when the port it is on is
+ * suspect and the advice is not hardware, the port is the problem: "move
+ * the phone to another port" (rule "suspect-port"). here is the port it is
+ * on now (its verdict from triage_port_assess()); NULL: the port of its
+ * last attempt. Returns 1 with advice, 0 with *out cleared.
+ */
+int triage_advise(const struct triage_attempt *mine, size_t nmine, const char *product_type,
+    const struct triage_attempt *all, size_t nall, const struct triage_port *here,
+    struct triage_advice *out);
 /* Is this port suspect, given every attempt on the bench (any order)? fills *out */
 void triage_port_assess(const char *port, const struct triage_attempt *all, size_t n,
     struct triage_port *out);

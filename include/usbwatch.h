@@ -83,7 +83,5 @@ bool usbwatch_polling(const struct usbwatch *);
 int usbwatch_iboot_send(struct usbwatch *, const char *port, const char *const *cmds,
     size_t ncmds, usbwatch_done_cb done_cb, void *arg);
 
-/* True for an Apple product id that speaks iBoot commands (recovery, DFU, WTF). */
-bool usbwatch_pid_is_iboot(uint16_t pid);
 
 #endif

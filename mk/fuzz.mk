@@ -25,7 +25,8 @@ FUZZ_SRC_restore  := src/core/restore_parse.c src/core/errclass.c src/core/text.
 FUZZ_SRC_config   := src/config.c src/core/command.c src/core/text.c
 FUZZ_SRC_models   := src/core/models.c src/core/text.c
 FUZZ_SRC_scenario := tests/benchsim/scenario.c
-FUZZ_SRC_store    := src/store.c src/core/errclass.c src/core/restore_parse.c \
+FUZZ_SRC_store    := src/store.c src/store_schema.c src/store_mem.c src/store_write.c src/store_read.c \
+	src/store_spool.c src/osutil.c src/core/array.c src/core/errclass.c src/core/restore_parse.c \
 	src/core/triage.c src/core/text.c
 # ... and the libraries.
 FUZZ_LIBS_restore := -lm

@@ -1,9 +1,9 @@
-# The console's preview program: the real ui.c over tests/ui/fakebench.c.
-# The fake bench stands in for src/bench.c, so the modules come from an
-# archive without bench.o: only what ui.o needs is pulled in.
+# The console's preview program: the real ui*.c over tests/ui/fakebench.c.
+# The fake bench stands in for src/bench.c and src/runner.c, so the modules come from an
+# archive without bench.o and runner.o: only what ui*.o need is pulled in.
 UI_PREVIEW   := $(BUILD)/tests/ui/uipreview
 UI_LIB       := $(BUILD)/tests/ui/libidb-nobench.a
-UI_LIB_OBJ   := $(filter-out $(BUILD)/src/bench.o,$(LIB_OBJ))
+UI_LIB_OBJ   := $(filter-out $(BUILD)/src/bench.o $(BUILD)/src/runner.o,$(LIB_OBJ))
 
 $(UI_LIB): $(UI_LIB_OBJ)
 	@mkdir -p $(dir $@)

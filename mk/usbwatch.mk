@@ -9,8 +9,8 @@ USBWATCH_T_CFLAGS  := $(shell pkg-config --cflags umockdev-1.0 libusb-1.0)
 USBWATCH_T_LIBS    := $(shell pkg-config --libs umockdev-1.0 libusb-1.0) -lev
 TEST_BINS += $(USBWATCH_TEST)
 
-$(USBWATCH_TEST): tests/usbwatch/usbwatch_test.c $(BUILD)/src/usbwatch.o include/usbwatch.h
+$(USBWATCH_TEST): tests/usbwatch/usbwatch_test.c $(BUILD)/src/usbwatch.o $(BUILD)/src/core/array.o $(BUILD)/src/core/usbid.o include/usbwatch.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(USBWATCH_T_CFLAGS) -o $@ $< $(BUILD)/src/usbwatch.o \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(USBWATCH_T_CFLAGS) -o $@ $< $(BUILD)/src/usbwatch.o $(BUILD)/src/core/array.o $(BUILD)/src/core/usbid.o \
 		$(LDFLAGS) $(LDSAN) $(USBWATCH_T_LIBS)
 endif

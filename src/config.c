@@ -18,7 +18,8 @@ struct parse_ctx {
 	char err[256];
 };
 
-static void xdg_dir(const char *env, const char *fallback, const char *leaf, char *out, size_t len)
+static void
+xdg_dir(const char *env, const char *fallback, const char *leaf, char *out, size_t len)
 {
 	const char *v = getenv(env), *home = getenv("HOME");
 
@@ -29,7 +30,8 @@ static void xdg_dir(const char *env, const char *fallback, const char *leaf, cha
 		    leaf[0] ? "/" : "", leaf);
 }
 
-void config_expand_home(const char *in, char *out, size_t outlen)
+void
+config_expand_home(const char *in, char *out, size_t outlen)
 {
 	const char *home = getenv("HOME");
 
@@ -39,7 +41,8 @@ void config_expand_home(const char *in, char *out, size_t outlen)
 		text_copy(out, in, outlen);
 }
 
-void config_defaults(struct config *c)
+void
+config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	if (gethostname(c->name, sizeof(c->name) - 1) != 0 || c->name[0] == '\0')
@@ -55,7 +58,8 @@ void config_defaults(struct config *c)
 	c->kill_grace = 5;
 }
 
-const char *config_label_for(const struct config *c, const char *port)
+const char *
+config_label_for(const struct config *c, const char *port)
 {
 	for (size_t i = 0; i < c->nslots; i++)
 		if (strcmp(c->slots[i].port, port) == 0)
@@ -63,7 +67,8 @@ const char *config_label_for(const struct config *c, const char *port)
 	return NULL;
 }
 
-static int set_int(struct parse_ctx *p, const char *key, const char *v, int lo, int hi, int *out)
+static int
+set_int(struct parse_ctx *p, const char *key, const char *v, int lo, int hi, int *out)
 {
 	char *end;
 	long n;
@@ -79,7 +84,8 @@ static int set_int(struct parse_ctx *p, const char *key, const char *v, int lo, 
 	return 1;
 }
 
-static int set_secs(struct parse_ctx *p, const char *key, const char *v, double lo, double hi, double *out)
+static int
+set_secs(struct parse_ctx *p, const char *key, const char *v, double lo, double hi, double *out)
 {
 	char *end;
 	double d;
@@ -95,7 +101,8 @@ static int set_secs(struct parse_ctx *p, const char *key, const char *v, double 
 	return 1;
 }
 
-static int set_path(struct parse_ctx *p, const char *key, const char *v, char *out, size_t len)
+static int
+set_path(struct parse_ctx *p, const char *key, const char *v, char *out, size_t len)
 {
 	char tmp[1024];
 
@@ -109,7 +116,8 @@ static int set_path(struct parse_ctx *p, const char *key, const char *v, char *o
 }
 
 /* Names a technician types (bench, slot labels) use the command language's slot characters. */
-static int valid_name(const char *s, size_t max)
+static int
+valid_name(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -121,7 +129,8 @@ static int valid_name(const char *s, size_t max)
 	return 1;
 }
 
-static int valid_port(const char *s)
+static int
+valid_port(const char *s)
 {
 	/* bus-port[.port...]: digits, one '-', dots between digits */
 	const char *q = s;
@@ -142,7 +151,8 @@ static int valid_port(const char *s)
 	return dash == 1;
 }
 
-static int handler(void *user, const char *section, const char *key, const char *v)
+static int
+handler(void *user, const char *section, const char *key, const char *v)
 {
 	struct parse_ctx *p = user;
 	struct config *c = p->cfg;
@@ -243,7 +253,8 @@ static int handler(void *user, const char *section, const char *key, const char 
 	return 0;
 }
 
-static int finish(struct parse_ctx *p, int rc, const char *name, char *err, size_t errlen)
+static int
+finish(struct parse_ctx *p, int rc, const char *name, char *err, size_t errlen)
 {
 	if (rc == 0)
 		return 0;
@@ -260,14 +271,16 @@ static int finish(struct parse_ctx *p, int rc, const char *name, char *err, size
 	return -1;
 }
 
-int config_load_string(struct config *c, const char *text, const char *name, char *err, size_t errlen)
+int
+config_load_string(struct config *c, const char *text, const char *name, char *err, size_t errlen)
 {
 	struct parse_ctx p = { .cfg = c };
 
 	return finish(&p, ini_parse_string(text, handler, &p), name, err, errlen);
 }
 
-static int load_file(struct config *c, const char *path, char *err, size_t errlen)
+static int
+load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
 	struct parse_ctx p = { .cfg = c };
 	struct stat st;
@@ -299,7 +312,8 @@ static int load_file(struct config *c, const char *path, char *err, size_t errle
 	return 0;
 }
 
-int config_load(struct config *c, const char *explicit_path, char *err, size_t errlen)
+int
+config_load(struct config *c, const char *explicit_path, char *err, size_t errlen)
 {
 	char path[1024];
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");

@@ -36,7 +36,8 @@ struct idev {
 	bool stop;
 };
 
-static void push(struct idev_item **head, struct idev_item **tail, struct idev_item *it)
+static void
+push(struct idev_item **head, struct idev_item **tail, struct idev_item *it)
 {
 	it->next = NULL;
 	if (*tail)
@@ -46,7 +47,8 @@ static void push(struct idev_item **head, struct idev_item **tail, struct idev_i
 	*tail = it;
 }
 
-static struct idev_item *pop(struct idev_item **head, struct idev_item **tail)
+static struct idev_item *
+pop(struct idev_item **head, struct idev_item **tail)
 {
 	struct idev_item *it = *head;
 
@@ -58,7 +60,8 @@ static struct idev_item *pop(struct idev_item **head, struct idev_item **tail)
 	return it;
 }
 
-static void get_string(lockdownd_client_t c, const char *key, char *out, size_t len)
+static void
+get_string(lockdownd_client_t c, const char *key, char *out, size_t len)
 {
 	plist_t node = NULL;
 	char *s = NULL;
@@ -75,7 +78,8 @@ static void get_string(lockdownd_client_t c, const char *key, char *out, size_t 
 }
 
 /* Runs on the worker thread: blocking libimobiledevice calls. */
-static void do_request(struct idev_result *r)
+static void
+do_request(struct idev_result *r)
 {
 	idevice_t dev = NULL;
 	lockdownd_client_t client = NULL;
@@ -122,7 +126,8 @@ static void do_request(struct idev_result *r)
 	idevice_free(dev);
 }
 
-static void *worker(void *p)
+static void *
+worker(void *p)
 {
 	struct idev *d = p;
 	struct idev_item *it;
@@ -144,7 +149,8 @@ static void *worker(void *p)
 	return NULL;
 }
 
-static void async_cb(struct ev_loop *loop, ev_async *w, int revents)
+static void
+async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct idev *d = (struct idev *)((char *)w - offsetof(struct idev, async));
 	struct idev_item *list, *it;
@@ -162,7 +168,8 @@ static void async_cb(struct ev_loop *loop, ev_async *w, int revents)
 	}
 }
 
-struct idev *idev_new(struct ev_loop *loop, idev_result_cb cb, void *arg)
+struct idev *
+idev_new(struct ev_loop *loop, idev_result_cb cb, void *arg)
 {
 	struct idev *d = calloc(1, sizeof(*d));
 
@@ -185,7 +192,8 @@ struct idev *idev_new(struct ev_loop *loop, idev_result_cb cb, void *arg)
 	return d;
 }
 
-void idev_free(struct idev *d)
+void
+idev_free(struct idev *d)
 {
 	struct idev_item *it;
 
@@ -207,7 +215,8 @@ void idev_free(struct idev *d)
 	free(d);
 }
 
-int idev_submit(struct idev *d, enum idev_request req, const char *port, const char *udid)
+int
+idev_submit(struct idev *d, enum idev_request req, const char *port, const char *udid)
 {
 	struct idev_item *it = calloc(1, sizeof(*it));
 
@@ -223,7 +232,8 @@ int idev_submit(struct idev *d, enum idev_request req, const char *port, const c
 	return 0;
 }
 
-size_t idev_load_models(void)
+size_t
+idev_load_models(void)
 {
 	irecv_device_t all = irecv_devices_get_all();
 	size_t n = 0;
@@ -244,7 +254,8 @@ size_t idev_load_models(void)
 	return n;
 }
 
-bool idev_usbmuxd_running(void)
+bool
+idev_usbmuxd_running(void)
 {
 	struct sockaddr_un sa;
 	const char *path = getenv("USBMUXD_SOCKET_ADDRESS");

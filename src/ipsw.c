@@ -1,6 +1,8 @@
 /*
- * ipsw.c: IPSW inspection and one-time pre-extraction of the root filesystem
- * (adapter: libzip; also libplist and libev).
+ * ipsw.c: IPSW inspection: BuildManifest.plist of a zip or an extracted
+ * directory, the cache path idevicerestore 1.0.0 uses, and whether the
+ * filesystem is there already (adapter: libzip and libplist). The one-time
+ * pre-extraction is ipsw_prep.c's:
  *
  * idevicerestore 1.0.0 run with -C DIR extracts the build identity's "OS"
  * image into DIR/<ipsw name without extension>/<OS path> before every
@@ -22,95 +24,24 @@
  * characters, so nothing is ever written outside the cache directory.
  */
 #define _GNU_SOURCE
-#include <sys/types.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stddef.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <ev.h>
 #include <plist/plist.h>
 #include <zip.h>
 
 #include "ipsw.h"
+#include "ipsw_int.h"
 #include "text.h"
-
-#define IPSW_MANIFEST		"BuildManifest.plist"
-#define IPSW_CHUNK		(1024 * 1024)
-#define IPSW_MAX_OS_PATHS	8
-#define IPSW_STALE_SECS		120
-#define IPSW_POLL_NS		200000000L	/* waiting for another extractor */
-#define IPSW_PROGRESS_NS	250000000L	/* at most ~4 progress calls a second */
-
-/* The distinct OS images a manifest names; [0] is the one ipsw_info reports. */
-struct ipsw_oslist {
-	int			 n;
-	char			 path[IPSW_MAX_OS_PATHS][256];
-	unsigned long long	 size[IPSW_MAX_OS_PATHS];
-};
-
-/* An open IPSW: a zip archive, or an extracted directory. */
-struct ipsw_src {
-	zip_t		*zip;		/* NULL for a directory */
-	const char	*path;
-};
-
-struct ipsw_prep {
-	struct ev_loop		*loop;
-	ev_async		 async;
-	pthread_t		 thread;
-	bool			 running;	/* thread not yet joined */
-	double			 delivered;	/* last percent given to progress_cb */
-
-	char			 ipsw[PATH_MAX];
-	char			 cache_dir[PATH_MAX];
-	ipsw_progress_cb	 progress_cb;
-	ipsw_done_cb		 done_cb;
-	void			*arg;
-	atomic_int		 cancel;
-
-	pthread_mutex_t		 lock;		/* guards the fields below */
-	double			 percent;
-	bool			 progress_pending;
-	bool			 finished;
-	int			 result;
-	char			 msg[1024];
-
-	/* worker only */
-	unsigned long long	 total;
-	unsigned long long	 done_bytes;
-	struct timespec		 last_send;
-};
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * An OS path from the manifest becomes part of a file name under the cache:
@@ -237,8 +168,8 @@ ipsw_cache_path(const char *ipsw, const char *cache_dir, const char *os_path, ch
 	return (0);
 }
 
-static int
-src_open(struct ipsw_src *s, const char *path, bool *is_dir, char *err, size_t errlen)
+int
+ipsw_src_open(struct ipsw_src *s, const char *path, bool *is_dir, char *err, size_t errlen)
 {
 	struct stat	 st;
 	zip_error_t	 ze;
@@ -247,7 +178,7 @@ src_open(struct ipsw_src *s, const char *path, bool *is_dir, char *err, size_t e
 	memset(s, 0, sizeof(*s));
 	s->path = path;
 	if (stat(path, &st) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		text_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return (-1);
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -256,13 +187,13 @@ src_open(struct ipsw_src *s, const char *path, bool *is_dir, char *err, size_t e
 	}
 	*is_dir = false;
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a file or a directory", path);
+		text_errf(err, errlen, "%s: not a file or a directory", path);
 		return (-1);
 	}
 	s->zip = zip_open(path, ZIP_RDONLY, &zerr);
 	if (s->zip == NULL) {
 		zip_error_init_with_code(&ze, zerr);
-		seterr(err, errlen, "%s: not a readable IPSW (zip): %s", path,
+		text_errf(err, errlen, "%s: not a readable IPSW (zip): %s", path,
 		    zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		return (-1);
@@ -270,8 +201,8 @@ src_open(struct ipsw_src *s, const char *path, bool *is_dir, char *err, size_t e
 	return (0);
 }
 
-static void
-src_close(struct ipsw_src *s)
+void
+ipsw_src_close(struct ipsw_src *s)
 {
 	if (s->zip != NULL)
 		zip_discard(s->zip);
@@ -279,24 +210,24 @@ src_close(struct ipsw_src *s)
 }
 
 /* Open a regular file of an extracted IPSW without following it into a FIFO or device. */
-static int
-dir_open(const struct ipsw_src *s, const char *name, struct stat *st, char *err, size_t errlen)
+int
+ipsw_dir_open(const struct ipsw_src *s, const char *name, struct stat *st, char *err, size_t errlen)
 {
 	char	 full[PATH_MAX];
 	int	 fd, n;
 
 	n = snprintf(full, sizeof(full), "%s/%s", s->path, name);
 	if (n < 0 || (size_t)n >= sizeof(full)) {
-		seterr(err, errlen, "%s: path too long", name);
+		text_errf(err, errlen, "%s: path too long", name);
 		return (-1);
 	}
 	fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd == -1) {
-		seterr(err, errlen, "%s: %s", full, strerror(errno));
+		text_errf(err, errlen, "%s: %s", full, strerror(errno));
 		return (-1);
 	}
 	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", full);
+		text_errf(err, errlen, "%s: not a regular file", full);
 		close(fd);
 		return (-1);
 	}
@@ -305,8 +236,8 @@ dir_open(const struct ipsw_src *s, const char *name, struct stat *st, char *err,
 	return (fd);
 }
 
-static int
-zip_entry(const struct ipsw_src *s, const char *name, zip_uint64_t *idx,
+int
+ipsw_zip_entry(const struct ipsw_src *s, const char *name, zip_uint64_t *idx,
     unsigned long long *size, char *err, size_t errlen)
 {
 	zip_int64_t	 i;
@@ -314,13 +245,13 @@ zip_entry(const struct ipsw_src *s, const char *name, zip_uint64_t *idx,
 
 	i = zip_name_locate(s->zip, name, 0);
 	if (i < 0) {
-		seterr(err, errlen, "%s not found in the IPSW", name);
+		text_errf(err, errlen, "%s not found in the IPSW", name);
 		return (-1);
 	}
 	zip_stat_init(&zs);
 	if (zip_stat_index(s->zip, (zip_uint64_t)i, 0, &zs) != 0 ||
 	    (zs.valid & ZIP_STAT_SIZE) == 0) {
-		seterr(err, errlen, "%s: unreadable zip entry: %s", name,
+		text_errf(err, errlen, "%s: unreadable zip entry: %s", name,
 		    zip_strerror(s->zip));
 		return (-1);
 	}
@@ -339,8 +270,8 @@ src_size(const struct ipsw_src *s, const char *name, unsigned long long *size,
 	int		 fd;
 
 	if (s->zip != NULL)
-		return (zip_entry(s, name, &idx, size, err, errlen));
-	if ((fd = dir_open(s, name, &st, err, errlen)) == -1)
+		return (ipsw_zip_entry(s, name, &idx, size, err, errlen));
+	if ((fd = ipsw_dir_open(s, name, &st, err, errlen)) == -1)
 		return (-1);
 	close(fd);
 	*size = (unsigned long long)st.st_size;
@@ -363,24 +294,24 @@ src_read(const struct ipsw_src *s, const char *name, size_t max, size_t *lenp,
 	int			 fd = -1;
 
 	if (s->zip != NULL) {
-		if (zip_entry(s, name, &idx, &size, err, errlen) != 0)
+		if (ipsw_zip_entry(s, name, &idx, &size, err, errlen) != 0)
 			return (NULL);
 	} else {
-		if ((fd = dir_open(s, name, &st, err, errlen)) == -1)
+		if ((fd = ipsw_dir_open(s, name, &st, err, errlen)) == -1)
 			return (NULL);
 		size = (unsigned long long)st.st_size;
 	}
 	if (size == 0 || size > max) {
-		seterr(err, errlen, "%s: implausible size %llu", name, size);
+		text_errf(err, errlen, "%s: implausible size %llu", name, size);
 		goto fail0;
 	}
 	if ((buf = malloc((size_t)size)) == NULL) {
-		seterr(err, errlen, "%s: out of memory", name);
+		text_errf(err, errlen, "%s: out of memory", name);
 		goto fail0;
 	}
 	if (s->zip != NULL) {
 		if ((zf = zip_fopen_index(s->zip, idx, 0)) == NULL) {
-			seterr(err, errlen, "%s: %s", name, zip_strerror(s->zip));
+			text_errf(err, errlen, "%s: %s", name, zip_strerror(s->zip));
 			goto fail;
 		}
 		while (got < size) {
@@ -391,7 +322,7 @@ src_read(const struct ipsw_src *s, const char *name, size_t max, size_t *lenp,
 		}
 		/* reading past the end makes libzip check the CRC */
 		if (got != size || zip_fread(zf, &extra, 1) != 0) {
-			seterr(err, errlen, "%s: corrupt zip entry: %s", name,
+			text_errf(err, errlen, "%s: corrupt zip entry: %s", name,
 			    zip_file_strerror(zf));
 			goto fail;
 		}
@@ -408,7 +339,7 @@ src_read(const struct ipsw_src *s, const char *name, size_t max, size_t *lenp,
 		close(fd);
 		fd = -1;
 		if (got != size) {
-			seterr(err, errlen, "%s: short read", name);
+			text_errf(err, errlen, "%s: short read", name);
 			goto fail;
 		}
 	}
@@ -433,20 +364,20 @@ get_string(plist_t node, const char *what, char *dst, size_t dstlen, char *err, 
 	uint64_t	 len = 0;
 
 	if (node == NULL) {
-		seterr(err, errlen, "BuildManifest.plist: no %s", what);
+		text_errf(err, errlen, "BuildManifest.plist: no %s", what);
 		return (-1);
 	}
 	if (plist_get_node_type(node) != PLIST_STRING ||
 	    (p = plist_get_string_ptr(node, &len)) == NULL) {
-		seterr(err, errlen, "BuildManifest.plist: %s is not a string", what);
+		text_errf(err, errlen, "BuildManifest.plist: %s is not a string", what);
 		return (-1);
 	}
 	if (len == 0 || strlen(p) != len) {
-		seterr(err, errlen, "BuildManifest.plist: %s is empty or holds a NUL", what);
+		text_errf(err, errlen, "BuildManifest.plist: %s is empty or holds a NUL", what);
 		return (-1);
 	}
 	if (len >= dstlen) {
-		seterr(err, errlen, "BuildManifest.plist: %s is too long", what);
+		text_errf(err, errlen, "BuildManifest.plist: %s is too long", what);
 		return (-1);
 	}
 	text_sanitize(dst, dstlen, p, (size_t)len);
@@ -477,11 +408,11 @@ oslist_add(struct ipsw_oslist *l, plist_t node, bool primary, char *err, size_t 
 
 	if (plist_get_node_type(node) != PLIST_STRING ||
 	    (p = plist_get_string_ptr(node, &len)) == NULL) {
-		seterr(err, errlen, "BuildManifest.plist: OS Path is not a string");
+		text_errf(err, errlen, "BuildManifest.plist: OS Path is not a string");
 		return (-1);
 	}
 	if (strlen(p) != len || path_check(p) != 0) {
-		seterr(err, errlen, "BuildManifest.plist: unsafe OS path (absolute, \"..\", NUL, control character or too long)");
+		text_errf(err, errlen, "BuildManifest.plist: unsafe OS path (absolute, \"..\", NUL, control character or too long)");
 		return (-1);
 	}
 	for (i = 0; i < l->n; i++) {
@@ -490,7 +421,7 @@ oslist_add(struct ipsw_oslist *l, plist_t node, bool primary, char *err, size_t 
 	}
 	if (i == l->n) {
 		if (l->n == IPSW_MAX_OS_PATHS) {
-			seterr(err, errlen, "BuildManifest.plist: more than %d distinct OS images",
+			text_errf(err, errlen, "BuildManifest.plist: more than %d distinct OS images",
 			    IPSW_MAX_OS_PATHS);
 			return (-1);
 		}
@@ -516,7 +447,7 @@ manifest_parse(plist_t root, struct ipsw_info *out, struct ipsw_oslist *l, char 
 	bool		 have_erase = false, primary;
 
 	if (root == NULL || plist_get_node_type(root) != PLIST_DICT) {
-		seterr(err, errlen, "BuildManifest.plist is not a property list dictionary");
+		text_errf(err, errlen, "BuildManifest.plist is not a property list dictionary");
 		return (-1);
 	}
 	if (get_string(plist_dict_get_item(root, "ProductVersion"), "ProductVersion",
@@ -527,11 +458,11 @@ manifest_parse(plist_t root, struct ipsw_info *out, struct ipsw_oslist *l, char 
 		return (-1);
 
 	if ((types = plist_dict_get_item(root, "SupportedProductTypes")) == NULL) {
-		seterr(err, errlen, "BuildManifest.plist: no SupportedProductTypes");
+		text_errf(err, errlen, "BuildManifest.plist: no SupportedProductTypes");
 		return (-1);
 	}
 	if (plist_get_node_type(types) != PLIST_ARRAY) {
-		seterr(err, errlen, "BuildManifest.plist: SupportedProductTypes is not an array");
+		text_errf(err, errlen, "BuildManifest.plist: SupportedProductTypes is not an array");
 		return (-1);
 	}
 	n = plist_array_get_size(types);
@@ -551,7 +482,7 @@ manifest_parse(plist_t root, struct ipsw_info *out, struct ipsw_oslist *l, char 
 	ids = plist_dict_get_item(root, "BuildIdentities");
 	if (ids == NULL || plist_get_node_type(ids) != PLIST_ARRAY ||
 	    plist_array_get_size(ids) == 0) {
-		seterr(err, errlen, "BuildManifest.plist: no BuildIdentities");
+		text_errf(err, errlen, "BuildManifest.plist: no BuildIdentities");
 		return (-1);
 	}
 	memset(l, 0, sizeof(*l));
@@ -559,7 +490,7 @@ manifest_parse(plist_t root, struct ipsw_info *out, struct ipsw_oslist *l, char 
 	for (i = 0; i < n; i++) {
 		id = plist_array_get_item(ids, i);
 		if (id == NULL || plist_get_node_type(id) != PLIST_DICT) {
-			seterr(err, errlen, "BuildManifest.plist: build identity %u is not a dictionary", i);
+			text_errf(err, errlen, "BuildManifest.plist: build identity %u is not a dictionary", i);
 			return (-1);
 		}
 		os = dict_get(dict_get(dict_get(dict_get(id, "Manifest", PLIST_DICT),
@@ -569,7 +500,7 @@ manifest_parse(plist_t root, struct ipsw_info *out, struct ipsw_oslist *l, char 
 			info = dict_get(dict_get(dict_get(id, "Manifest", PLIST_DICT),
 			    "OS", PLIST_DICT), "Info", PLIST_DICT);
 			if (info != NULL && plist_dict_get_item(info, "Path") != NULL) {
-				seterr(err, errlen, "BuildManifest.plist: OS Path is not a string");
+				text_errf(err, errlen, "BuildManifest.plist: OS Path is not a string");
 				return (-1);
 			}
 			continue;
@@ -592,8 +523,8 @@ manifest_parse(plist_t root, struct ipsw_info *out, struct ipsw_oslist *l, char 
 }
 
 /* Open, read and parse; fills info and the OS list with sizes. */
-static int
-read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l, char *err, size_t errlen)
+int
+ipsw_read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l, char *err, size_t errlen)
 {
 	struct ipsw_src	 s;
 	plist_t		 root = NULL;
@@ -604,17 +535,17 @@ read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l, char *e
 	memset(out, 0, sizeof(*out));
 	memset(l, 0, sizeof(*l));
 	if (path == NULL || path[0] == '\0') {
-		seterr(err, errlen, "no IPSW given");
+		text_errf(err, errlen, "no IPSW given");
 		return (-1);
 	}
-	if (src_open(&s, path, &out->is_dir, err, errlen) != 0)
+	if (ipsw_src_open(&s, path, &out->is_dir, err, errlen) != 0)
 		return (-1);
 	if ((buf = src_read(&s, IPSW_MANIFEST, IPSW_MAX_MANIFEST, &len, err, errlen)) == NULL)
 		goto out;
 	plist_from_memory(buf, (uint32_t)len, &root);
 	free(buf);
 	if (root == NULL) {
-		seterr(err, errlen, "BuildManifest.plist is not a property list");
+		text_errf(err, errlen, "BuildManifest.plist is not a property list");
 		goto out;
 	}
 	if (manifest_parse(root, out, l, err, errlen) != 0)
@@ -623,7 +554,7 @@ read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l, char *e
 		if (src_size(&s, l->path[i], &l->size[i], err, errlen) != 0)
 			goto out;
 		if (l->size[i] == 0 || l->size[i] > IPSW_MAX_OS_SIZE) {
-			seterr(err, errlen, "%s: implausible size %llu", l->path[i], l->size[i]);
+			text_errf(err, errlen, "%s: implausible size %llu", l->path[i], l->size[i]);
 			goto out;
 		}
 	}
@@ -633,7 +564,7 @@ read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l, char *e
 out:
 	if (root != NULL)
 		plist_free(root);
-	src_close(&s);
+	ipsw_src_close(&s);
 	if (rc != 0) {
 		bool d = out->is_dir;
 		memset(out, 0, sizeof(*out));
@@ -650,11 +581,11 @@ ipsw_read_info(const char *path, struct ipsw_info *out, char *err, size_t errlen
 
 	if (out == NULL)
 		return (-1);
-	return (read_all(path, out, &l, err, errlen));
+	return (ipsw_read_all(path, out, &l, err, errlen));
 }
 
-static bool
-cached_one(const char *ipsw, const char *cache_dir, const char *os_path, unsigned long long size)
+bool
+ipsw_cached_one(const char *ipsw, const char *cache_dir, const char *os_path, unsigned long long size)
 {
 	char		 path[PATH_MAX];
 	struct stat	 st;
@@ -673,495 +604,9 @@ ipsw_cached(const char *ipsw, const char *cache_dir, const struct ipsw_info *inf
 		return (false);
 	if (info->os_path[0] == '\0')
 		return (true);
-	return (cached_one(ipsw, cache_dir, info->os_path, info->os_size));
+	return (ipsw_cached_one(ipsw, cache_dir, info->os_path, info->os_size));
 }
 
 /* --- the worker --------------------------------------------------------- */
 
-static bool
-cancelled(struct ipsw_prep *p)
-{
-	return (atomic_load(&p->cancel) != 0);
-}
-
-static void
-nap(long ns)
-{
-	struct timespec	 ts = { 0, ns };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static double
-elapsed_ns(const struct timespec *a, const struct timespec *b)
-{
-	return ((double)(b->tv_sec - a->tv_sec) * 1e9 + (double)(b->tv_nsec - a->tv_nsec));
-}
-
-/* Tell the loop about progress, throttled so the UI is not flooded. */
-static void
-report(struct ipsw_prep *p, unsigned long long cur)
-{
-	struct timespec	 now;
-	double		 pct;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (elapsed_ns(&p->last_send, &now) < IPSW_PROGRESS_NS)
-		return;
-	p->last_send = now;
-	pct = p->total ? 100.0 * (double)(p->done_bytes + cur) / (double)p->total : 0.0;
-	if (pct > 100.0)
-		pct = 100.0;
-	pthread_mutex_lock(&p->lock);
-	p->percent = pct;
-	p->progress_pending = true;
-	pthread_mutex_unlock(&p->lock);
-	ev_async_send(p->loop, &p->async);
-}
-
-static int
-mkdir_p(char *dir, char *err, size_t errlen)
-{
-	char		*s, c;
-	struct stat	 st;
-
-	for (s = dir + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-			seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-			*s = c;
-			return (errno ? errno : EIO);
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		seterr(err, errlen, "%s is not a directory", dir);
-		return (ENOTDIR);
-	}
-	return (0);
-}
-
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t	 w;
-
-	while (len > 0) {
-		w = write(fd, buf, len);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return (errno ? errno : EIO);
-		if (w == 0)
-			return (ENOSPC);
-		buf += w;
-		len -= (size_t)w;
-	}
-	return (0);
-}
-
-/* Copy one member into fd; 0 or an errno value with msg set. */
-static int
-copy_member(struct ipsw_prep *p, const struct ipsw_src *s, const char *name,
-    unsigned long long size, int out, const char *outpath, char *msg, size_t msglen)
-{
-	zip_uint64_t		 idx;
-	unsigned long long	 zsize, got = 0;
-	zip_file_t		*zf = NULL;
-	struct stat		 st;
-	char			*buf;
-	zip_int64_t		 r;
-	int			 in = -1, rc = 0;
-
-	if ((buf = malloc(IPSW_CHUNK)) == NULL) {
-		seterr(msg, msglen, "out of memory");
-		return (ENOMEM);
-	}
-	if (s->zip != NULL) {
-		if (zip_entry(s, name, &idx, &zsize, msg, msglen) != 0) {
-			rc = EINVAL;
-			goto out;
-		}
-		if (zsize != size) {
-			seterr(msg, msglen, "%s changed size while preparing", name);
-			rc = EINVAL;
-			goto out;
-		}
-		if ((zf = zip_fopen_index(s->zip, idx, 0)) == NULL) {
-			seterr(msg, msglen, "%s: %s", name, zip_strerror(s->zip));
-			rc = EIO;
-			goto out;
-		}
-	} else {
-		if ((in = dir_open(s, name, &st, msg, msglen)) == -1) {
-			rc = EIO;
-			goto out;
-		}
-	}
-	for (;;) {
-		if (cancelled(p)) {
-			seterr(msg, msglen, "cancelled");
-			rc = ECANCELED;
-			goto out;
-		}
-		if (zf != NULL)
-			r = zip_fread(zf, buf, IPSW_CHUNK);
-		else {
-			r = read(in, buf, IPSW_CHUNK);
-			if (r == -1 && errno == EINTR)
-				continue;
-		}
-		if (r < 0) {
-			seterr(msg, msglen, "%s: read error: %s", name,
-			    zf ? zip_file_strerror(zf) : strerror(errno));
-			rc = EIO;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		if (got + (unsigned long long)r > size) {
-			seterr(msg, msglen, "%s: more data than its declared size", name);
-			rc = EIO;
-			goto out;
-		}
-		if ((rc = write_all(out, buf, (size_t)r)) != 0) {
-			seterr(msg, msglen, "writing %s: %s", outpath, strerror(rc));
-			goto out;
-		}
-		got += (unsigned long long)r;
-		report(p, got);
-	}
-	if (got != size) {
-		seterr(msg, msglen, "%s: truncated (%llu of %llu bytes)", name, got, size);
-		rc = EIO;
-	}
-out:
-	if (zf != NULL)
-		zip_fclose(zf);
-	if (in != -1)
-		close(in);
-	free(buf);
-	return (rc);
-}
-
-/*
- * Claim <final>.extract under <final>.lock as idevicerestore 1.0.0 does.
- * Returns the open fd, -1 when somebody else is extracting (wait), or -2
- * with *rc set on a hard error.
- */
-static int
-claim_extract(struct ipsw_prep *p, const char *final, const char *extract, int *rc,
-    char *msg, size_t msglen)
-{
-	char		 lockfn[PATH_MAX + 8];
-	struct flock	 fl;
-	struct stat	 st;
-	int		 lfd, fd = -1;
-
-	snprintf(lockfn, sizeof(lockfn), "%s.lock", final);
-	if ((lfd = open(lockfn, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) == -1) {
-		*rc = errno;
-		seterr(msg, msglen, "cannot open %s: %s", lockfn, strerror(errno));
-		return (-2);
-	}
-	/* F_SETLKW cannot be cancelled; 1.0.0 holds this lock for microseconds */
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	while (fcntl(lfd, F_SETLK, &fl) == -1) {
-		if ((errno != EACCES && errno != EAGAIN && errno != EINTR) || cancelled(p)) {
-			*rc = cancelled(p) ? ECANCELED : errno;
-			seterr(msg, msglen, "cannot lock %s: %s", lockfn, strerror(*rc));
-			close(lfd);
-			return (-2);
-		}
-		nap(20000000L);
-	}
-
-	if (lstat(extract, &st) == 0) {
-		if (time(NULL) - st.st_mtime >= IPSW_STALE_SECS)
-			unlink(extract);	/* a crashed extractor's leftover */
-		else
-			goto unlock;		/* somebody is writing it now */
-	}
-	fd = open(extract, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd == -1) {
-		if (errno == EEXIST)
-			goto unlock;
-		*rc = errno;
-		seterr(msg, msglen, "cannot create %s: %s", extract, strerror(errno));
-		fd = -2;
-	}
-unlock:
-	fl.l_type = F_UNLCK;
-	fcntl(lfd, F_SETLK, &fl);
-	close(lfd);
-	unlink(lockfn);		/* 1.0.0 removes it too */
-	return (fd);
-}
-
-/* Make one OS image present in the cache; 0, or an errno value with msg. */
-static int
-prepare_one(struct ipsw_prep *p, const struct ipsw_src *s, const char *name,
-    unsigned long long size, bool *did, bool *other, char *msg, size_t msglen)
-{
-	char		 final[PATH_MAX], extract[PATH_MAX + 8], dir[PATH_MAX], *slash;
-	struct statvfs	 vfs;
-	struct stat	 st;
-	unsigned long long avail;
-	const char	*cache = p->cache_dir[0] ? p->cache_dir : NULL;
-	int		 fd, rc = 0;
-	bool		 waited = false;
-
-	if (ipsw_cache_path(p->ipsw, cache, name, final, sizeof(final)) != 0) {
-		seterr(msg, msglen, "%s: no safe cache path", name);
-		return (EINVAL);
-	}
-	snprintf(extract, sizeof(extract), "%s.extract", final);
-	text_copy(dir, final, sizeof(dir));
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
-		*slash = '\0';
-	if ((rc = mkdir_p(dir, msg, msglen)) != 0)
-		return (rc);
-
-	for (;;) {
-		if (cancelled(p)) {
-			seterr(msg, msglen, "cancelled");
-			return (ECANCELED);
-		}
-		if (cached_one(p->ipsw, cache, name, size)) {
-			*other = waited;
-			return (0);
-		}
-		fd = claim_extract(p, final, extract, &rc, msg, msglen);
-		if (fd == -2)
-			return (rc);
-		if (fd >= 0)
-			break;
-		/* another extractor: show its progress, then use its result */
-		waited = true;
-		if (stat(extract, &st) == 0)
-			report(p, (unsigned long long)st.st_size);
-		nap(IPSW_POLL_NS);
-	}
-
-	if (fstatvfs(fd, &vfs) == 0) {
-		avail = (unsigned long long)vfs.f_bavail * (unsigned long long)vfs.f_frsize;
-		if (avail < size) {
-			seterr(msg, msglen, "not enough space for %s in %s: %llu MB needed, %llu MB free",
-			    name, dir, size >> 20, avail >> 20);
-			rc = ENOSPC;
-			goto fail;
-		}
-	}
-	if ((rc = copy_member(p, s, name, size, fd, extract, msg, msglen)) != 0)
-		goto fail;
-	/* delayed allocation reports a full disk here, not at write() */
-	if (fsync(fd) != 0) {
-		rc = errno;
-		seterr(msg, msglen, "writing %s: %s", extract, strerror(rc));
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		rc = errno;
-		seterr(msg, msglen, "writing %s: %s", extract, strerror(rc));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(extract, final) != 0) {
-		rc = errno;
-		seterr(msg, msglen, "cannot rename %s: %s", extract, strerror(rc));
-		goto fail;
-	}
-	*did = true;
-	return (0);
-
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(extract);
-	return (rc);
-}
-
-static void
-finish(struct ipsw_prep *p, int rc, const char *msg)
-{
-	pthread_mutex_lock(&p->lock);
-	p->finished = true;
-	p->result = rc;
-	text_copy(p->msg, msg, sizeof(p->msg));
-	pthread_mutex_unlock(&p->lock);
-	ev_async_send(p->loop, &p->async);
-}
-
-static void *
-worker(void *arg)
-{
-	struct ipsw_prep	*p = arg;
-	struct ipsw_info	 info;
-	struct ipsw_oslist	 l;
-	struct ipsw_src		 s;
-	char			 msg[sizeof(p->msg)], where[PATH_MAX];
-	const char		*cache = p->cache_dir[0] ? p->cache_dir : NULL;
-	bool			 is_dir, did = false, other = false;
-	int			 i, rc = 0;
-
-	if (read_all(p->ipsw, &info, &l, msg, sizeof(msg)) != 0) {
-		finish(p, EINVAL, msg);
-		return (NULL);
-	}
-	if (l.n == 0) {
-		finish(p, 0, "the IPSW names no OS image: nothing to extract");
-		return (NULL);
-	}
-	for (i = 0; i < l.n; i++) {
-		if (!cached_one(p->ipsw, cache, l.path[i], l.size[i]))
-			p->total += l.size[i];
-	}
-	if (p->total == 0) {
-		ipsw_cache_path(p->ipsw, cache, l.path[0], where, sizeof(where));
-		snprintf(msg, sizeof(msg), "already cached: %s", where);
-		finish(p, 0, msg);
-		return (NULL);
-	}
-	if (src_open(&s, p->ipsw, &is_dir, msg, sizeof(msg)) != 0) {
-		finish(p, EIO, msg);
-		return (NULL);
-	}
-	for (i = 0; i < l.n && rc == 0; i++) {
-		bool d = false, o = false;
-
-		if (cached_one(p->ipsw, cache, l.path[i], l.size[i]))
-			continue;
-		rc = prepare_one(p, &s, l.path[i], l.size[i], &d, &o, msg, sizeof(msg));
-		did |= d;
-		other |= o;
-		p->done_bytes += l.size[i];
-	}
-	src_close(&s);
-	if (rc == 0) {
-		ipsw_cache_path(p->ipsw, cache, l.path[0], where, sizeof(where));
-		snprintf(msg, sizeof(msg), "%s %s (%.1f MB)%s",
-		    did ? "extracted" : "extracted by another process:", where,
-		    (double)l.size[0] / 1048576.0, l.n > 1 ? " and the other OS images" : "");
-	}
-	finish(p, rc, msg);
-	return (NULL);
-}
-
 /* --- the loop side ------------------------------------------------------ */
-
-static void
-async_cb(struct ev_loop *loop, ev_async *w, int revents)
-{
-	struct ipsw_prep	*p = (struct ipsw_prep *)((char *)w - offsetof(struct ipsw_prep, async));
-	char			 msg[sizeof(p->msg)];
-	bool			 pending, fin;
-	double			 pct;
-	int			 rc;
-
-	(void)revents;
-	pthread_mutex_lock(&p->lock);
-	pending = p->progress_pending;
-	p->progress_pending = false;
-	pct = p->percent;
-	fin = p->finished;
-	rc = p->result;
-	text_copy(msg, p->msg, sizeof(msg));
-	pthread_mutex_unlock(&p->lock);
-
-	if (!fin) {
-		if (pending && p->progress_cb != NULL) {
-			p->delivered = pct;
-			p->progress_cb(p->arg, pct);
-		}
-		return;
-	}
-	ev_async_stop(loop, &p->async);
-	pthread_join(p->thread, NULL);
-	p->running = false;
-	if (rc == 0 && p->progress_cb != NULL && p->delivered < 100.0)
-		p->progress_cb(p->arg, 100.0);
-	/* last: the callback may free p */
-	if (p->done_cb != NULL)
-		p->done_cb(p->arg, rc, msg);
-}
-
-/* Extract the filesystem into the cache on a worker thread; results arrive on the loop. */
-struct ipsw_prep *
-ipsw_prepare_start(struct ev_loop *loop, const char *ipsw, const char *cache_dir,
-    const struct ipsw_info *info, ipsw_progress_cb progress_cb, ipsw_done_cb done_cb,
-    void *arg, char *err, size_t errlen)
-{
-	struct ipsw_prep	*p;
-	sigset_t		 all, old;
-	char			 path[PATH_MAX];
-	int			 e;
-
-	if (loop == NULL || ipsw == NULL || ipsw[0] == '\0' || info == NULL) {
-		seterr(err, errlen, "no IPSW to prepare");
-		return (NULL);
-	}
-	if (strlen(ipsw) >= PATH_MAX || (cache_dir != NULL && strlen(cache_dir) >= PATH_MAX)) {
-		seterr(err, errlen, "path too long");
-		return (NULL);
-	}
-	if (info->os_path[0] != '\0' &&
-	    ipsw_cache_path(ipsw, cache_dir, info->os_path, path, sizeof(path)) != 0) {
-		seterr(err, errlen, "%s: no safe cache path for %s", ipsw, info->os_path);
-		return (NULL);
-	}
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		seterr(err, errlen, "out of memory");
-		return (NULL);
-	}
-	p->loop = loop;
-	text_copy(p->ipsw, ipsw, sizeof(p->ipsw));
-	if (cache_dir != NULL)
-		text_copy(p->cache_dir, cache_dir, sizeof(p->cache_dir));
-	p->progress_cb = progress_cb;
-	p->done_cb = done_cb;
-	p->arg = arg;
-	atomic_init(&p->cancel, 0);
-	pthread_mutex_init(&p->lock, NULL);
-	ev_async_init(&p->async, async_cb);
-	ev_async_start(loop, &p->async);
-
-	/* signals belong to the loop thread (SIGXFSZ on a full file too) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&p->thread, NULL, worker, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e != 0) {
-		seterr(err, errlen, "cannot start a thread: %s", strerror(e));
-		ev_async_stop(loop, &p->async);
-		pthread_mutex_destroy(&p->lock);
-		free(p);
-		return (NULL);
-	}
-	p->running = true;
-	return (p);
-}
-
-/* Cancels (and cleans up the partial file) if still running. */
-void
-ipsw_prepare_free(struct ipsw_prep *p)
-{
-	if (p == NULL)
-		return;
-	if (p->running) {
-		atomic_store(&p->cancel, 1);
-		pthread_join(p->thread, NULL);
-		p->running = false;
-	}
-	ev_async_stop(p->loop, &p->async);
-	pthread_mutex_destroy(&p->lock);
-	free(p);
-}

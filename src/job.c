@@ -42,6 +42,7 @@
 #include <ev.h>
 
 #include "job.h"
+#include "osutil.h"
 #include "text.h"
 
 extern char **environ;
@@ -134,54 +135,6 @@ static void	job_batch_cb(struct ev_loop *, ev_timer *, int);
 static void	job_sweep_cb(struct ev_loop *, ev_timer *, int);
 static void	job_close_pipe(struct job *, int);
 static void	job_check_done(struct job *);
-
-/* mkdir -p with mode for every component created; existing ones are left alone. */
-static int
-job_mkdirs(const char *path, mode_t mode)
-{
-	char	buf[PATH_MAX], *p, c;
-	size_t	len;
-
-	len = strlen(path);
-	if (len == 0 || len >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, len + 1);
-	while (len > 1 && buf[len - 1] == '/')
-		buf[--len] = '\0';
-	for (p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(buf, mode) == -1 && errno != EEXIST)
-			return -1;
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	return 0;
-}
-
-/* Create the directories above a file. */
-static int
-job_mkdirs_parent(const char *file, mode_t mode)
-{
-	char		 buf[PATH_MAX];
-	char		*slash;
-
-	if (strlen(file) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(buf, file);
-	slash = strrchr(buf, '/');
-	if (slash == NULL || slash == buf)
-		return 0;
-	*slash = '\0';
-	return job_mkdirs(buf, mode);
-}
 
 /* Is env entry e the same variable as "NAME=value" entry a? */
 static bool
@@ -943,7 +896,7 @@ job_start(struct ev_loop *loop, const struct job_spec *spec, const struct job_cb
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		if (job_mkdirs_parent(spec->log_path, 0700) == -1 ||
+		if (os_mkdirs_parent(spec->log_path, 0700) == -1 ||
 		    (job->log_fd = open(spec->log_path,
 		    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600)) == -1)
 			snprintf(job->log_pending, sizeof(job->log_pending), "log %s: %s",
@@ -951,7 +904,7 @@ job_start(struct ev_loop *loop, const struct job_spec *spec, const struct job_cb
 	}
 	/* A failure here shows up as the child's chdir error, through done_cb. */
 	if (spec->workdir != NULL)
-		(void)job_mkdirs(spec->workdir, 0700);
+		(void)os_mkdirs(spec->workdir, 0700);
 
 	if (pipe2(po, O_CLOEXEC) == -1 || pipe2(pe, O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -1126,15 +1079,6 @@ job_sweep_now(void)
 		job_sweep_cb(job_all_head->loop, &job_sweep_w, EV_TIMER);
 }
 
-static long
-job_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Run `prog -v` (with a timeout of a few seconds, no shell) and return its first line. 0 / -1. */
 int
 job_probe_version(const char *prog, char *out, size_t outlen)
@@ -1166,11 +1110,11 @@ job_probe_version(const char *prog, char *out, size_t outlen)
 		return -1;
 	}
 	if (se.err == 0) {
-		deadline = job_now_ms() + JOB_PROBE_TIMEOUT_MS;
+		deadline = (long)(os_mono() * 1000) + JOB_PROBE_TIMEOUT_MS;
 		pfd.fd = p[0];
 		pfd.events = POLLIN;
 		while (len < sizeof(buf) && memchr(buf, '\n', len) == NULL) {
-			if ((left = deadline - job_now_ms()) <= 0)
+			if ((left = deadline - (long)(os_mono() * 1000)) <= 0)
 				break;
 			if (poll(&pfd, 1, (int)left) == -1) {
 				if (errno == EINTR)

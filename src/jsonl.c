@@ -33,7 +33,8 @@ struct jsonl {
 	bool out_told;			/* stdout's failure is logged once */
 };
 
-static double now_wall(void)
+static double
+now_wall(void)
 {
 	struct timespec ts;
 
@@ -41,7 +42,8 @@ static double now_wall(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void emit(struct jsonl *j, json_t *o)
+static void
+emit(struct jsonl *j, json_t *o)
 {
 	char *s;
 	size_t n;
@@ -64,7 +66,8 @@ static void emit(struct jsonl *j, json_t *o)
 }
 
 /* The reader caught up after events were dropped: tell it, in the stream itself. */
-static void out_drained_cb(void *arg, unsigned long dropped)
+static void
+out_drained_cb(void *arg, unsigned long dropped)
 {
 	struct jsonl *j = arg;
 	char text[160];
@@ -75,13 +78,15 @@ static void out_drained_cb(void *arg, unsigned long dropped)
 	jsonl_error(j, text);
 }
 
-static json_t *pct(double v)
+static json_t *
+pct(double v)
 {
 	/* one decimal is what a person reads; the parser's float noise is not */
 	return json_real((double)(long)(v * 10 + 0.5) / 10);
 }
 
-static json_t *hex_or_null(uint64_t v, int width)
+static json_t *
+hex_or_null(uint64_t v, int width)
 {
 	char buf[32];
 
@@ -91,7 +96,8 @@ static json_t *hex_or_null(uint64_t v, int width)
 	return json_string(buf);
 }
 
-static json_t *base(const char *event, const struct slot *s)
+static json_t *
+base(const char *event, const struct slot *s)
 {
 	json_t *o = json_object();
 
@@ -101,7 +107,8 @@ static json_t *base(const char *event, const struct slot *s)
 	return o;
 }
 
-static void slot_cb(void *arg, size_t i)
+static void
+slot_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -111,7 +118,8 @@ static void slot_cb(void *arg, size_t i)
 	emit(j, o);
 }
 
-static void device_cb(void *arg, size_t i)
+static void
+device_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -129,7 +137,8 @@ static void device_cb(void *arg, size_t i)
 	emit(j, o);
 }
 
-static void gone_cb(void *arg, size_t i, uint64_t ecid)
+static void
+gone_cb(void *arg, size_t i, uint64_t ecid)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -140,7 +149,8 @@ static void gone_cb(void *arg, size_t i, uint64_t ecid)
 	emit(j, o);
 }
 
-static void job_cb(void *arg, size_t i)
+static void
+job_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -171,7 +181,8 @@ static void job_cb(void *arg, size_t i)
 	emit(j, o);
 }
 
-static void advice_cb(void *arg, size_t i)
+static void
+advice_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -185,7 +196,8 @@ static void advice_cb(void *arg, size_t i)
 	emit(j, o);
 }
 
-static void flag_cb(void *arg, size_t i)
+static void
+flag_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
 	const struct slot *s = bench_slot_at(j->b, i);
@@ -198,7 +210,8 @@ static void flag_cb(void *arg, size_t i)
 	emit(j, o);
 }
 
-void jsonl_error(struct jsonl *j, const char *text)
+void
+jsonl_error(struct jsonl *j, const char *text)
 {
 	json_t *o = base("error", NULL);
 	char clean[512];
@@ -208,12 +221,14 @@ void jsonl_error(struct jsonl *j, const char *text)
 	emit(j, o);
 }
 
-static void error_cb(void *arg, const char *text)
+static void
+error_cb(void *arg, const char *text)
 {
 	jsonl_error(arg, text);
 }
 
-static void run_line(struct jsonl *j, const char *line, size_t len)
+static void
+run_line(struct jsonl *j, const char *line, size_t len)
 {
 	struct command c;
 	char err[256];
@@ -230,7 +245,8 @@ static void run_line(struct jsonl *j, const char *line, size_t len)
 		jsonl_error(j, err);
 }
 
-static void in_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void
+in_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct jsonl *j = (struct jsonl *)w;
 	char chunk[4096];
@@ -268,7 +284,8 @@ static void in_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-struct jsonl *jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int out_fd)
+struct jsonl *
+jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int out_fd)
 {
 	struct jsonl *j = calloc(1, sizeof(*j));
 	struct bench_observer o = {
@@ -294,7 +311,8 @@ struct jsonl *jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int ou
 	return j;
 }
 
-void jsonl_free(struct jsonl *j)
+void
+jsonl_free(struct jsonl *j)
 {
 	if (j == NULL)
 		return;

@@ -12,7 +12,8 @@
 static FILE *log_file;
 static bool to_stderr = true;
 
-int log_open(const char *path)
+int
+log_open(const char *path)
 {
 	int fd;
 
@@ -28,12 +29,14 @@ int log_open(const char *path)
 	return 0;
 }
 
-void log_stderr(bool on)
+void
+log_stderr(bool on)
 {
 	to_stderr = on;
 }
 
-static void vlog(const char *level, const char *fmt, va_list ap)
+static void
+vlog(const char *level, const char *fmt, va_list ap)
 {
 	char raw[1024], line[1024], stamp[32];
 	time_t t = time(NULL);
@@ -49,7 +52,8 @@ static void vlog(const char *level, const char *fmt, va_list ap)
 		fprintf(stderr, "idevicebench: %s%s\n", level, line);
 }
 
-void log_info(const char *fmt, ...)
+void
+log_info(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -58,7 +62,8 @@ void log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_warn(const char *fmt, ...)
+void
+log_warn(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -67,7 +72,8 @@ void log_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_close(void)
+void
+log_close(void)
 {
 	if (log_file)
 		fclose(log_file);

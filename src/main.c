@@ -16,7 +16,8 @@
 #include "text.h"
 #include "ui.h"
 
-static void usage(FILE *f)
+static void
+usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: idevicebench [-c FILE] [--ipsw PATH] [--json] [--restore-cmd PROG] [--db FILE] [--log-dir DIR]\n"
@@ -37,7 +38,8 @@ struct app {
 	int signals;
 };
 
-static void ui_changed_cb(void *arg, int i)
+static void
+ui_changed_cb(void *arg, int i)
 {
 	struct app *a = arg;
 
@@ -45,7 +47,8 @@ static void ui_changed_cb(void *arg, int i)
 		ui_dirty(a->ui, i);
 }
 
-static void ui_error_cb(void *arg, const char *text)
+static void
+ui_error_cb(void *arg, const char *text)
 {
 	struct app *a = arg;
 
@@ -54,13 +57,15 @@ static void ui_error_cb(void *arg, const char *text)
 		ui_message(a->ui, "%s", text);
 }
 
-static void log_error_cb(void *arg, const char *text)
+static void
+log_error_cb(void *arg, const char *text)
 {
 	(void)arg;
 	log_info("%s", text);
 }
 
-static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
+static void
+sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct app *a = w->data;
 
@@ -95,7 +100,8 @@ static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /* Split off the global options; returns the index of the first non-option. */
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "ipsw", required_argument, NULL, 'I' },

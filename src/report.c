@@ -449,7 +449,6 @@ build_ticket(const struct store_device *d, const struct store_attempt *a, size_t
     const struct triage_attempt *all, size_t nall, struct ticket *k)
 {
 	struct triage_attempt	 mine[256];
-	struct triage_port	 port;
 	struct triage_advice	 adv;
 	size_t			 i, nm = 0, j;
 
@@ -490,10 +489,8 @@ build_ticket(const struct store_device *d, const struct store_attempt *a, size_t
 		if (all[i].ecid == d->ecid)
 			mine[nm++] = all[i];
 	}
-	memset(&port, 0, sizeof(port));
-	if (nm > 0)
-		triage_port_assess(mine[0].port, all, nall, &port);
-	if (triage_device(mine, nm, d->product_type, nm > 0 ? &port : NULL, &adv) == 1) {
+	/* not on a port now: judged where it was last, as the console judges where it is */
+	if (triage_advise(mine, nm, d->product_type, all, nall, NULL, &adv) == 1) {
 		text_copy(k->advice_rule, adv.rule, sizeof(k->advice_rule));
 		text_copy(k->advice, adv.text, sizeof(k->advice));
 	}

@@ -20,6 +20,8 @@
 #include <ev.h>
 #include <libusb.h>
 
+#include "array.h"
+#include "slot.h"
 #include "usbwatch.h"
 
 #define USBWATCH_SYSFS		"/sys/bus/usb/devices"
@@ -104,13 +106,6 @@ struct usbwatch {
 };
 
 static void	usbwatch_process(struct usbwatch *);
-
-/* True for an Apple product id that speaks iBoot commands (recovery, DFU, WTF). */
-bool
-usbwatch_pid_is_iboot(uint16_t pid)
-{
-	return (pid >= 0x1280 && pid <= 0x1283) || pid == 0x1227 || pid == 0x1222;
-}
 
 static int
 usbwatch_speed(enum libusb_speed s)
@@ -354,17 +349,14 @@ usbwatch_record(struct usbwatch *uw, enum usbwatch_event ev, libusb_device *ldev
 {
 	struct libusb_device_descriptor	 desc;
 	struct uw_msg			*m, *q;
-	size_t				 cap;
 	int				 n;
 
 	if (uw->nq >= uw->qcap) {
 		if (uw->qcap >= USBWATCH_MAXQUEUE)
 			return;
-		cap = uw->qcap ? uw->qcap * 2 : 32;
-		if ((q = realloc(uw->q, cap * sizeof(*q))) == NULL)
+		if ((q = array_grow(uw->q, uw->nq, &uw->qcap, 32, sizeof(*q))) == NULL)
 			return;
 		uw->q = q;
-		uw->qcap = cap;
 	}
 	m = &uw->q[uw->nq];
 	memset(m, 0, sizeof(*m));
@@ -471,7 +463,7 @@ usbwatch_arrive(struct usbwatch *uw, struct uw_msg *m)
 {
 	struct uw_node	*n, *nodes;
 	char		 port[32], hub[32], *dot;
-	size_t		 i, cap;
+	size_t		 i;
 	int		 devnum;
 
 	hub[0] = '\0';
@@ -497,13 +489,9 @@ usbwatch_arrive(struct usbwatch *uw, struct uw_msg *m)
 		/* Another device on that port: the old one's departure was missed. */
 		usbwatch_drop_tree(uw, i);
 	}
-	if (uw->nnodes >= uw->nodecap) {
-		cap = uw->nodecap ? uw->nodecap * 2 : 32;
-		if ((nodes = realloc(uw->nodes, cap * sizeof(*nodes))) == NULL)
-			goto drop;
-		uw->nodes = nodes;
-		uw->nodecap = cap;
-	}
+	if ((nodes = array_grow(uw->nodes, uw->nnodes, &uw->nodecap, 32, sizeof(*nodes))) == NULL)
+		goto drop;
+	uw->nodes = nodes;
 	n = &uw->nodes[uw->nnodes];
 	memset(n, 0, sizeof(*n));
 	n->ldev = m->ldev;
@@ -776,7 +764,7 @@ usbwatch_iboot_send(struct usbwatch *uw, const char *port, const char *const *cm
 	if ((i = usbwatch_find_port(uw, port)) == uw->nnodes)
 		return -ENODEV;
 	n = &uw->nodes[i];
-	if (n->d.vid != USBWATCH_APPLE_VID || !usbwatch_pid_is_iboot(n->d.pid))
+	if (n->d.vid != USBWATCH_APPLE_VID || !slot_pid_speaks_iboot(n->d.pid))
 		return -ENXIO;
 	for (i = 0; i < uw->nreqs; i++)
 		if (strcmp(uw->reqs[i]->port, port) == 0)

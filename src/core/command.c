@@ -3,16 +3,18 @@
  * mode reads the same commands, one per line, on stdin (DESIGN.md).
  *
  * One table drives parsing, command_name() and command_usage(), so the
- * help and the parser cannot disagree. A line comes from stdin or a
+ * help and the parser cannot disagree; another says what state a slot
+ * must be in for each verb (command_allowed()), for the bench and the
+ * console's footer alike. A line comes from stdin or a
  * socket: it is bounded, checked for NULs, and whatever is echoed back in
  * an error goes through text_sanitize().
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "command.h"
+#include "slot.h"
 #include "text.h"
 
 #define CMD_LINE_MAX	1024	/* longer lines are rejected unread */
@@ -42,18 +44,6 @@ static const struct cmd_entry cmd_table[] = {
 
 _Static_assert(sizeof(cmd_table) / sizeof(cmd_table[0]) == CMD__COUNT,
     "cmd_table must have one entry per enum cmd_verb");
-
-static void __attribute__((format(printf, 3, 4)))
-cmd_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 is_blank(char c)
@@ -101,23 +91,23 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (line == NULL || out == NULL) {
-		cmd_error(err, errlen, "empty command");
+		text_errf(err, errlen, "empty command");
 		return -1;
 	}
 
 	/* Length first, so a huge len costs nothing; then the line ending. */
 	if (len > CMD_LINE_MAX + 2) {
-		cmd_error(err, errlen, "command too long");
+		text_errf(err, errlen, "command too long");
 		return -1;
 	}
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	if (len > CMD_LINE_MAX) {
-		cmd_error(err, errlen, "command too long");
+		text_errf(err, errlen, "command too long");
 		return -1;
 	}
 	if (memchr(line, '\0', len) != NULL) {
-		cmd_error(err, errlen, "NUL byte in command");
+		text_errf(err, errlen, "NUL byte in command");
 		return -1;
 	}
 
@@ -129,7 +119,7 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 		i++;
 	wlen = (size_t)(line + i - w);
 	if (wlen == 0) {
-		cmd_error(err, errlen, "empty command");
+		text_errf(err, errlen, "empty command");
 		return -1;
 	}
 	for (v = 0; v < CMD__COUNT; v++) {
@@ -140,7 +130,7 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 		}
 	}
 	if (e == NULL) {
-		cmd_error(err, errlen, "unknown command '%s'",
+		text_errf(err, errlen, "unknown command '%s'",
 		    cmd_echo(echo, sizeof(echo), w, wlen));
 		return -1;
 	}
@@ -155,7 +145,7 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 			i++;
 		slen = (size_t)(line + i - slot);
 		if (slen == 0) {
-			cmd_error(err, errlen, "usage: %s", e->usage);
+			text_errf(err, errlen, "usage: %s", e->usage);
 			return -1;
 		}
 		for (v = 0; v < slen; v++) {
@@ -163,7 +153,7 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 				break;
 		}
 		if (v < slen || slen >= CMD_SLOT_MAX) {
-			cmd_error(err, errlen, "bad slot name '%s'",
+			text_errf(err, errlen, "bad slot name '%s'",
 			    cmd_echo(echo, sizeof(echo), slot, slen));
 			return -1;
 		}
@@ -178,11 +168,11 @@ command_parse(const char *line, size_t len, struct command *out, char *err,
 		text_sanitize(cmd.reason, sizeof(cmd.reason), line + i, len - i);
 		text_rtrim(cmd.reason);
 		if (cmd.reason[0] == '\0') {
-			cmd_error(err, errlen, "usage: %s", e->usage);
+			text_errf(err, errlen, "usage: %s", e->usage);
 			return -1;
 		}
 	} else if (i < len) {
-		cmd_error(err, errlen, "usage: %s", e->usage);
+		text_errf(err, errlen, "usage: %s", e->usage);
 		return -1;
 	}
 
@@ -219,4 +209,157 @@ command_slot_name_ok(const char *s)
 		if (!command_slot_char(s[i]))
 			return 0;
 	return 1;
+}
+
+/*
+ * The preconditions of each verb, checked in order; the first that fails
+ * gives the reason. A check fails when the state lacks a bit of need, has
+ * a bit of refuse, or has none of need_any. "%s" in why is the job's
+ * state ("queued", "running").
+ */
+struct cmd_check {
+	unsigned	 need, refuse, need_any;
+	const char	*why;
+};
+
+#define CMD_CHECKS_MAX	5
+#define IGNORED_CHECK	{ 0, CMDS_IGNORED, 0, "device is ignored (unignore first)" }
+
+static const struct cmd_check cmd_rules[CMD__COUNT][CMD_CHECKS_MAX] = {
+	[CMD_UPDATE] = {
+		{ CMDS_PHONE, 0, 0, "no device on this port" },
+		IGNORED_CHECK,
+		{ 0, CMDS_NOECID, 0, "device not identified yet (no ECID)" },
+		{ 0, CMDS_JOB, 0, "a job is already %s" },
+		{ 0, CMDS_RESTORE, 0, "device is in restore mode" },
+	},
+	[CMD_ERASE] = {
+		{ CMDS_PHONE, 0, 0, "no device on this port" },
+		IGNORED_CHECK,
+		{ 0, CMDS_NOECID, 0, "device not identified yet (no ECID)" },
+		{ 0, CMDS_JOB, 0, "a job is already %s" },
+		{ 0, CMDS_RESTORE, 0, "device is in restore mode" },
+	},
+	/* an ignored phone's job (or DFU guide) may still be stopped */
+	[CMD_CANCEL] = {
+		{ 0, 0, CMDS_JOB | CMDS_GUIDE, "no job to cancel" },
+	},
+	[CMD_RECOVERY] = {
+		{ CMDS_PHONE, 0, 0, "recovery needs a device in normal mode" },
+		IGNORED_CHECK,
+		{ CMDS_NORMAL, 0, 0, "recovery needs a device in normal mode" },
+		{ 0, CMDS_JOB, 0, "a job is %s" },
+	},
+	/*
+	 * setenv/saveenv/reboot are iBoot commands: only recovery mode (iBoot)
+	 * takes them; a DFU device (SecureROM) takes nothing but an image.
+	 */
+	[CMD_KICK] = {
+		{ CMDS_PHONE, 0, 0, "kick needs a device in recovery mode" },
+		IGNORED_CHECK,
+		{ CMDS_RECOVERY, 0, 0, "kick needs a device in recovery mode" },
+		{ 0, CMDS_JOB, 0, "a job is %s (cancel it first)" },
+	},
+	[CMD_DFU] = {
+		{ CMDS_PHONE, 0, 0, "no device on this port" },
+		IGNORED_CHECK,
+		{ 0, CMDS_JOB, 0, "a job is %s" },
+	},
+	[CMD_FLAG] = {
+		{ 0, CMDS_NOECID, 0, "no identified device to flag" },
+	},
+	[CMD_UNFLAG] = {
+		{ CMDS_FLAGGED, 0, 0, "not flagged" },
+	},
+	[CMD_IGNORE] = {
+		{ 0, CMDS_NOECID, 0, "no identified device" },
+	},
+	[CMD_UNIGNORE] = {
+		{ 0, CMDS_NOECID, 0, "no identified device" },
+	},
+	[CMD_QUIT] = { { 0, 0, 0, NULL } },
+};
+
+unsigned
+command_slot_state(const struct slot *s)
+{
+	unsigned	st = 0;
+
+	if (s == NULL)
+		return CMDS_NOECID;
+	if (s->present)
+		st |= CMDS_PHONE;
+	if (s->job.state == JOB_QUEUED || s->job.state == JOB_RUNNING)
+		st |= CMDS_JOB;
+	if (s->mode == MODE_RECOVERY)
+		st |= CMDS_RECOVERY;
+	else if (s->mode == MODE_NORMAL)
+		st |= CMDS_NORMAL;
+	else if (s->mode == MODE_DFU)
+		st |= CMDS_DFU;
+	else if (s->mode == MODE_RESTORE)
+		st |= CMDS_RESTORE;
+	if (s->flagged)
+		st |= CMDS_FLAGGED;
+	if (s->ignored)
+		st |= CMDS_IGNORED;
+	if (s->dev.ecid == 0)
+		st |= CMDS_NOECID;
+	if (s->dfu != DFU_OFF)
+		st |= CMDS_GUIDE;
+	return st;
+}
+
+/* The check of verb that state fails, NULL if none does. */
+static const struct cmd_check *
+command_failed_check(enum cmd_verb verb, unsigned state)
+{
+	const struct cmd_check	*c;
+	size_t			 i;
+
+	if ((unsigned)verb >= CMD__COUNT)
+		return NULL;
+	for (i = 0; i < CMD_CHECKS_MAX; i++) {
+		c = &cmd_rules[verb][i];
+		if (c->why == NULL)
+			break;
+		if ((state & c->need) != c->need || (state & c->refuse) != 0 ||
+		    (c->need_any != 0 && (state & c->need_any) == 0))
+			return c;
+	}
+	return NULL;
+}
+
+int
+command_allowed_state(enum cmd_verb verb, unsigned state, char *why, size_t whylen)
+{
+	const struct cmd_check	*c;
+
+	if ((unsigned)verb >= CMD__COUNT) {
+		text_errf(why, whylen, "command not available");
+		return 0;
+	}
+	if ((c = command_failed_check(verb, state)) == NULL)
+		return 1;
+	/* the only %s is the job's state; a rule with it refuses CMDS_JOB */
+	text_errf(why, whylen, c->why, "queued or running");
+	return 0;
+}
+
+int
+command_allowed(enum cmd_verb verb, const struct slot *s, char *why, size_t whylen)
+{
+	const struct cmd_check	*c;
+	char			 reason[96];
+
+	if ((unsigned)verb >= CMD__COUNT) {
+		text_errf(why, whylen, "command not available");
+		return 0;
+	}
+	if ((c = command_failed_check(verb, command_slot_state(s))) == NULL)
+		return 1;
+	text_errf(reason, sizeof(reason), c->why,
+	    s != NULL && s->job.state == JOB_QUEUED ? "queued" : "running");
+	text_errf(why, whylen, "%s: %s", s != NULL ? s->label : "?", reason);
+	return 0;
 }

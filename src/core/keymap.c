@@ -21,19 +21,19 @@ static const struct keymap_entry table[] = {
 	C(KM_KEY_END, "End", KM_LAST, CMD_QUIT, false, NULL, "first / last slot"),
 	C(KM_KEY_SPACE, "Space", KM_MARK, CMD_QUIT, false, NULL, "mark the slot; the next command key acts on all marked"),
 	CF('u', "u", KM_COMMAND, CMD_UPDATE, true, "update", "update: restore keeping the data",
-	    KMW_PHONE, KMW_JOB | KMW_IGNORED, 2),
+	    0, 0, 2),
 	CF('e', "e", KM_COMMAND, CMD_ERASE, true, "erase", "erase: full restore, erases the phone (asks first)",
-	    KMW_PHONE, KMW_JOB | KMW_IGNORED, 2),
-	CF('c', "c", KM_COMMAND, CMD_CANCEL, true, "cancel", "cancel the job", KMW_JOB, 0, 2),
+	    0, 0, 2),
+	CF('c', "c", KM_COMMAND, CMD_CANCEL, true, "cancel", "cancel the job", 0, 0, 2),
 	CF('r', "r", KM_COMMAND, CMD_RECOVERY, true, "recovery", "normal mode -> recovery mode",
-	    KMW_PHONE | KMW_NORMAL, KMW_JOB | KMW_IGNORED, 2),
+	    0, 0, 2),
 	CF('k', "k", KM_COMMAND, CMD_KICK, true, "kick", "kick out of recovery (reboot normally)",
-	    KMW_PHONE | KMW_RECOVERY, KMW_JOB | KMW_IGNORED, 2),
+	    0, 0, 2),
 	CF('d', "d", KM_DFU_START, CMD_DFU, false, "DFU", "guided DFU: button steps with a countdown",
-	    KMW_PHONE, KMW_JOB | KMW_IGNORED | KMW_DFU, 2),
+	    0, KMW_DFU, 2),
 	CF('f', "f", KM_FLAG_MENU, CMD_FLAG, true, "flag", "flag for hardware repair (pick or type a reason)",
 	    KMW_PHONE, KMW_FLAGGED, 2),
-	CF('F', "F", KM_COMMAND, CMD_UNFLAG, true, "unflag", "clear the hardware flag", KMW_FLAGGED, 0, 2),
+	CF('F', "F", KM_COMMAND, CMD_UNFLAG, true, "unflag", "clear the hardware flag", 0, 0, 2),
 	CF('i', "i", KM_IGNORE_TOGGLE, CMD_IGNORE, true, "ignore", "ignore / stop ignoring the device",
 	    KMW_PHONE, 0, 4),
 	CF('l', "l", KM_LOG, CMD_QUIT, false, "log", "show the job's log", KMW_LOG, 0, 3),
@@ -132,12 +132,33 @@ keymap_help(char *buf, size_t len)
 	return off;
 }
 
+/* The command a key sends to a slot in state, CMD__COUNT for a key that sends none. */
+static enum cmd_verb
+entry_verb(const struct keymap_entry *e, unsigned state)
+{
+	switch (e->action) {
+	case KM_COMMAND:
+	case KM_FLAG_MENU:
+	case KM_DFU_START:
+		return e->verb;
+	case KM_IGNORE_TOGGLE:
+		return (state & KMW_IGNORED) ? CMD_UNIGNORE : CMD_IGNORE;
+	default:
+		return CMD__COUNT;
+	}
+}
+
 /* Does the entry's hint belong in the footer of a slot in state? */
 static bool
 footer_shows(const struct keymap_entry *e, unsigned state, int maxprio)
 {
-	return e->label != NULL && e->prio <= maxprio && (state & e->need) == e->need &&
-	    (state & e->refuse) == 0;
+	enum cmd_verb	v = entry_verb(e, state);
+
+	if (e->label == NULL || e->prio > maxprio || (state & e->need) != e->need ||
+	    (state & e->refuse) != 0)
+		return false;
+	/* a key is offered exactly when its command would be accepted */
+	return v == CMD__COUNT || command_allowed_state(v, state, NULL, 0);
 }
 
 size_t

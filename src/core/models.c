@@ -87,6 +87,19 @@ models_find_product(const char *product_type)
 	return NULL;
 }
 
+/* Product type first, then chip and board id: the one fallback for every caller. */
+const struct model *
+models_find_device(const char *product_type, uint32_t cpid, uint32_t bdid)
+{
+	const struct model	*m = NULL;
+
+	if (product_type != NULL && product_type[0] != '\0')
+		m = models_find_product(product_type);
+	if (m == NULL && cpid != 0 && bdid != 0)
+		m = models_find_chip(cpid, bdid);
+	return m;
+}
+
 /* Parse "<prefix><major>,<minor>" strictly (1-3 digits each); returns major or -1. */
 static int
 product_major(const char *pt, const char *prefix)

@@ -85,27 +85,6 @@ slot_action_name(enum job_action a)
 }
 
 /*
- * Mode from an Apple USB product id (MODE_NONE if not an Apple phone id).
- * Normal and restore mode share 0x1290-0x12af: which one it is, only the
- * bench knows (a restore is running for that ECID), so this says normal.
- */
-enum dev_mode
-slot_mode_from_pid(uint16_t pid)
-{
-	if (pid >= 0x1280 && pid <= 0x1283)
-		return MODE_RECOVERY;
-	if (pid == 0x1227)
-		return MODE_DFU;
-	if (pid == 0x1222)
-		return MODE_WTF;
-	if (pid == 0xf014)
-		return MODE_PORTDFU;
-	if (pid >= 0x1290 && pid <= 0x12af)
-		return MODE_NORMAL;
-	return MODE_NONE;
-}
-
-/*
  * Append a (sanitized) output line to the job's tail, truncated to the
  * tail's width. The line ending is dropped first (a '\r' would otherwise
  * show as '?'); blank lines are not kept, as idevicerestore prints many
@@ -198,7 +177,8 @@ slot_port_cmp(const char *a, const char *b)
 	return (i > 0) - (i < 0);
 }
 
-int slot_parse_arrival(uint16_t pid, const char *serial, size_t len, struct device_info *nd,
+int
+slot_parse_arrival(uint16_t pid, const char *serial, size_t len, struct device_info *nd,
     enum dev_mode *mode)
 {
 	struct iboot_info ib;
@@ -230,7 +210,8 @@ int slot_parse_arrival(uint16_t pid, const char *serial, size_t len, struct devi
 	return 0;
 }
 
-bool slot_merge_arrival(const struct slot *s, struct device_info *nd, enum dev_mode *mode,
+bool
+slot_merge_arrival(const struct slot *s, struct device_info *nd, enum dev_mode *mode,
     bool job_active, time_t now, double reconnect_window)
 {
 	uint64_t prev = s->dev.ecid;
@@ -271,7 +252,8 @@ bool slot_merge_arrival(const struct slot *s, struct device_info *nd, enum dev_m
 	return same;
 }
 
-void slot_dfu_arrival(struct slot *s, double now_mono)
+void
+slot_dfu_arrival(struct slot *s, double now_mono)
 {
 	switch (s->dfu) {
 	case DFU_TO_RECOVERY:
@@ -294,7 +276,8 @@ void slot_dfu_arrival(struct slot *s, double now_mono)
 	}
 }
 
-int slot_lost_mode(enum dev_mode prev, int last_step)
+int
+slot_lost_mode(enum dev_mode prev, int last_step)
 {
 	switch (prev) {
 	case MODE_NORMAL:
@@ -311,4 +294,18 @@ int slot_lost_mode(enum dev_mode prev, int last_step)
 	default:
 		return 0;
 	}
+}
+
+/* Count one slot into the header's figures. */
+void
+slot_tally_add(struct slot_tally *t, const struct slot *s)
+{
+	t->slots++;
+	t->present += s->present;
+	t->running += s->job.state == JOB_RUNNING;
+	t->queued += s->job.state == JOB_QUEUED;
+	t->done += s->job.state == JOB_DONE;
+	t->failed += s->job.state == JOB_FAILED;
+	t->flagged += s->flagged;
+	t->suspect += s->port_suspect;
 }

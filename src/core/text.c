@@ -6,7 +6,9 @@
  * string, so it is strict: anything that could move the cursor, change the
  * terminal state or confuse a UTF-8 decoder becomes '?'.
  */
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "text.h"
@@ -142,4 +144,17 @@ text_rtrim(char *s)
 		len--;
 	s[len] = '\0';
 	return s;
+}
+
+/* The error-buffer formatter every module uses. */
+void
+text_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -531,3 +531,31 @@ triage_port_assess(const char *port, const struct triage_attempt *all, size_t n,
 	}
 	out->suspect = out->devices_failed_ok_elsewhere >= TRIAGE_PORT_SUSPECT_DEVICES;
 }
+
+/* The device's advice, with the suspect-port override (console and report alike). */
+int
+triage_advise(const struct triage_attempt *mine, size_t nmine, const char *product_type,
+    const struct triage_attempt *all, size_t nall, const struct triage_port *here,
+    struct triage_advice *out)
+{
+	struct triage_port	last;
+
+	memset(out, 0, sizeof(*out));
+	memset(&last, 0, sizeof(last));
+	if (nmine > 0) {
+		triage_port_assess(mine[0].port, all, nall, &last);
+		if (triage_device(mine, nmine, product_type, &last, out) != 1)
+			memset(out, 0, sizeof(*out));
+	}
+	if (here == NULL)
+		here = nmine > 0 ? &last : NULL;
+	if (here != NULL && here->suspect && !out->hardware) {
+		memset(out, 0, sizeof(*out));
+		text_copy(out->rule, "suspect-port", sizeof(out->rule));
+		snprintf(out->text, sizeof(out->text),
+		    "port %s: %d different devices failed here and worked elsewhere; the port, "
+		    "cable or hub is suspect: move the phone to another port", here->port,
+		    here->devices_failed_ok_elsewhere);
+	}
+	return out->rule[0] != '\0';
+}

@@ -9,6 +9,11 @@ bench_start "$S/usb12.scenario"
 check "the last timed plug arrives (moved phone on 1-1.4)" \
 	wait_event 20 event=device port=1-1.4 ecid=0x1a2b3c4d5e6f70 mode=recovery
 sleep 0.5
+# kick is for recovery only: a DFU device (05ac:1227) takes no iBoot commands
+bench_send "kick 1-1.2"
+check "kick on a DFU phone is refused with the rule's reason" \
+	wait_event 5 event=error "text=~1-1.2: kick needs a device in recovery mode"
+check "nothing was sent to the DFU phone" bash -c "! grep -q '^ctrl 1-1.2 ' '$T/sim.log'"
 # commands: an unknown verb and a bad slot give one error event each, nothing else
 before=$(wc -l <"$T/events.jsonl")
 bench_send "frobnicate A1"

@@ -15,7 +15,7 @@ field() { sed -n "s/^$1=//p" "$2"; }
 textval() { sed -n "s/^$1: *//p" "$2" | head -1; }
 
 logs=("$data"/*.log)
-echo "1..$(( ${#logs[@]} * 2 + 7 ))"
+echo "1..$(( ${#logs[@]} * 2 + 11 ))"
 
 for log in "${logs[@]}"; do
 	name=$(basename "$log" .log)
@@ -80,7 +80,7 @@ rc=$?
 rc1=$?
 "$bin" explain --exit notanumber "$data/success-1.0.0.log" >/dev/null 2>&1
 rc2=$?
-"$bin" explain "$data/success-1.0.0.log" "$data/success-master.log" >/dev/null 2>&1
+"$bin" explain --exit 1 "$data/success-1.0.0.log" "$data/success-master.log" >/dev/null 2>&1
 rc3=$?
 if [ $rc1 -eq 2 ] && [ $rc2 -eq 2 ] && [ $rc3 -eq 2 ]; then
 	ok "usage errors exit 2"
@@ -117,6 +117,51 @@ if jq -e '.state == "done" and .class == null and .code == null and .step == "up
 	ok "success in JSON: state done, class and code null"
 else
 	notok "success in JSON: state done, class and code null" "$(cat "$tmp/json")"
+fi
+
+# several logs, and a directory: one row per log and a summary by class and code
+mkdir -p "$tmp/shop" "$tmp/shop/sub"
+cp "$data/lost-asr-1.0.0.log" "$data/status-53-master.log" "$data/nodevice-master.log" "$tmp/shop/"
+cp "$data/lost-component-master.log" "$tmp/shop/old run.txt"
+cp "$data/success-master.log" "$tmp/shop/notes.md"          # not a log name: skipped
+cp "$data/success-master.log" "$tmp/shop/sub/inner.log"     # not recursed into
+printf 'ERROR: Unable to send data to ASR.\n' >"$tmp/shop/$(printf 'evil\033[2Jname.log')"
+"$bin" explain "$tmp/shop" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+rows=$(grep -c "^$tmp/shop/" "$tmp/out")
+if [ $rc -eq 0 ] && [ "$rows" -eq 5 ] && grep -q '^5 logs$' "$tmp/out" &&
+    grep -Eq '^  connection-lost 4013 +2$' "$tmp/out" && grep -Eq '^  device-reported 53 +1$' "$tmp/out" &&
+    grep -Eq '^  no-device +1$' "$tmp/out" && grep -Eq '^  connection-lost 4005 +1$' "$tmp/out" &&
+    ! grep -q 'notes.md\|inner.log' "$tmp/out" && ! LC_ALL=C grep -q $'\x1b' "$tmp/out"; then
+	ok "explain DIR: one row per *.log/*.txt, a summary by class and code, names sanitized"
+else
+	notok "explain DIR: one row per *.log/*.txt, a summary by class and code, names sanitized" "rc=$rc rows=$rows" "$(cat -v "$tmp/out" "$tmp/err")"
+fi
+
+"$bin" explain --json "$data/status-53-master.log" "$tmp/shop" >"$tmp/json" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -l <"$tmp/json")" -eq 6 ] &&
+    [ "$(jq -s '[.[] | select(.event == "job" and (.file|type) == "string")] | length' <"$tmp/json")" -eq 6 ] &&
+    [ "$(jq -s '[.[] | select(.code == 53)] | length' <"$tmp/json")" -eq 2 ]; then
+	ok "explain --json FILE DIR: one job object per log, each with its file"
+else
+	notok "explain --json FILE DIR: one job object per log, each with its file" "rc=$rc" "$(cat "$tmp/json" "$tmp/err")"
+fi
+
+"$bin" explain "$tmp/shop" "$tmp/missing.log" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q '^5 logs$' "$tmp/out" && grep -q 'missing.log' "$tmp/err"; then
+	ok "an unreadable log among several: the others are still judged, exit 1"
+else
+	notok "an unreadable log among several: the others are still judged, exit 1" "rc=$rc" "$(cat "$tmp/out" "$tmp/err")"
+fi
+
+# one file keeps the single-log answer (no table)
+"$bin" explain "$data/status-53-master.log" >"$tmp/out" 2>&1
+if grep -q '^class: *device-reported' "$tmp/out" && ! grep -q '^LOG ' "$tmp/out"; then
+	ok "one file: the single-log answer"
+else
+	notok "one file: the single-log answer" "$(cat "$tmp/out")"
 fi
 
 [ $bad -eq 0 ]

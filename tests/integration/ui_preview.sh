@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ui_preview.sh: drive the console (the real ui.c over tests/ui/fakebench.c)
+# ui_preview.sh: drive the console (the real ui*.c over tests/ui/fakebench.c)
 # in a detached tmux, send keys, and assert on what is on the screen and on
 # the commands the fake bench received. Prints TAP.
 set -u

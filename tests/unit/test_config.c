@@ -7,14 +7,16 @@
 static struct config cfg;
 static char err[512];
 
-static int load(const char *text)
+static int
+load(const char *text)
 {
 	config_defaults(&cfg);
 	err[0] = '\0';
 	return config_load_string(&cfg, text, "test.conf", err, sizeof(err));
 }
 
-static void test_defaults(void **st)
+static void
+test_defaults(void **st)
 {
 	(void)st;
 	setenv("HOME", "/home/tech", 1);
@@ -33,7 +35,8 @@ static void test_defaults(void **st)
 	assert_string_equal(cfg.log_dir, "/home/tech/.local/state/idevicebench/logs");
 }
 
-static void test_full_file(void **st)
+static void
+test_full_file(void **st)
 {
 	(void)st;
 	setenv("HOME", "/home/tech", 1);
@@ -66,7 +69,8 @@ static void test_full_file(void **st)
 	assert_null(config_label_for(&cfg, "1-2.3"));
 }
 
-static void test_errors_name_line(void **st)
+static void
+test_errors_name_line(void **st)
 {
 	(void)st;
 	assert_int_equal(load("[bench]\nmax_jobs = ten\n"), -1);
@@ -93,7 +97,8 @@ static void test_errors_name_line(void **st)
 	assert_non_null(strstr(err, "test.conf:1:"));
 }
 
-static void test_hostile_lengths(void **st)
+static void
+test_hostile_lengths(void **st)
 {
 	char *big = malloc(200000);
 
@@ -107,7 +112,8 @@ static void test_hostile_lengths(void **st)
 	free(big);
 }
 
-static void test_file_permissions(void **st)
+static void
+test_file_permissions(void **st)
 {
 	char path[] = "/tmp/idb-conf-XXXXXX";
 	int fd = mkstemp(path);
@@ -141,7 +147,8 @@ static void test_file_permissions(void **st)
 	assert_non_null(strstr(err, path));
 }
 
-static void test_lookup_order(void **st)
+static void
+test_lookup_order(void **st)
 {
 	char dir[] = "/tmp/idb-xdg-XXXXXX", sub[256], file[300];
 	FILE *f;
@@ -166,7 +173,8 @@ static void test_lookup_order(void **st)
 	unsetenv("XDG_CONFIG_HOME");
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),

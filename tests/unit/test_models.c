@@ -374,10 +374,34 @@ test_buttons_guess(void **state)
 	assert_string_equal(models_buttons_name((enum button_family)42), "unknown");
 }
 
+/* The one product -> chip fallback the bench and the DFU screen share. */
+static void
+test_find_device(void **state)
+{
+	struct model	m;
+
+	(void)state;
+	m = mk("iPhone9,1", 0x8010, 0x08, "d10ap", "iPhone 7");
+	assert_int_equal(models_add(&m), 0);
+	m = mk("iPhone10,1", 0x8015, 0x02, "d20ap", "iPhone 8");
+	assert_int_equal(models_add(&m), 0);
+	assert_string_equal(models_find_device("iPhone9,1", 0, 0)->name, "iPhone 7");
+	/* the product type wins over the chip */
+	assert_string_equal(models_find_device("iPhone9,1", 0x8015, 0x02)->name, "iPhone 7");
+	/* unknown or no product type: chip and board id */
+	assert_string_equal(models_find_device("iPhone99,9", 0x8015, 0x02)->name, "iPhone 8");
+	assert_string_equal(models_find_device("", 0x8015, 0x02)->name, "iPhone 8");
+	assert_string_equal(models_find_device(NULL, 0x8010, 0x08)->name, "iPhone 7");
+	/* a chip without its board id names no model */
+	assert_null(models_find_device(NULL, 0x8010, 0));
+	assert_null(models_find_device("iPhone99,9", 0, 0));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_find_device, setup),
 		cmocka_unit_test_setup(test_add_find_replace, setup),
 		cmocka_unit_test_setup(test_capacity, setup),
 		cmocka_unit_test_setup(test_shipped_table, setup),

@@ -191,10 +191,24 @@ test_port_cmp(void **state)
 	}
 }
 
+/* Which product ids take iBoot commands: the same table as the modes. */
+static void
+test_pid_iboot(void **state)
+{
+	(void)state;
+	assert_true(slot_pid_speaks_iboot(0x1281));
+	assert_true(slot_pid_speaks_iboot(0x1227));
+	assert_true(slot_pid_speaks_iboot(0x1222));
+	assert_false(slot_pid_speaks_iboot(0x12a8));
+	assert_false(slot_pid_speaks_iboot(0xf014));
+	assert_false(slot_pid_speaks_iboot(0x1284));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pid_iboot),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_mode_from_pid),
 		cmocka_unit_test(test_tail),

@@ -8,7 +8,8 @@
 #define OLD_UDID "771f6f0a4de8bb4273c5f325363437b0efd42ede"
 #define NEW_UDID "00008140-000115480AA2801C"
 
-static void test_parse_modes(void **st)
+static void
+test_parse_modes(void **st)
 {
 	struct device_info nd;
 	enum dev_mode m;
@@ -40,7 +41,8 @@ static void test_parse_modes(void **st)
 	assert_int_equal(m, MODE_NONE);
 }
 
-static void test_parse_hostile(void **st)
+static void
+test_parse_hostile(void **st)
 {
 	struct device_info nd;
 	enum dev_mode m;
@@ -63,7 +65,8 @@ static void test_parse_hostile(void **st)
 	assert_true(nd.ecid == 0);
 }
 
-static void prev_phone(struct slot *s)
+static void
+prev_phone(struct slot *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->dev.ecid = 0x1A2B3C4D5E6F70ULL;
@@ -74,7 +77,8 @@ static void prev_phone(struct slot *s)
 	strcpy(s->dev.srnm, "F4GT2K1ZHG7F");
 }
 
-static void test_merge_restore_mode(void **st)
+static void
+test_merge_restore_mode(void **st)
 {
 	struct slot s;
 	struct device_info nd;
@@ -94,7 +98,8 @@ static void test_merge_restore_mode(void **st)
 	assert_string_equal(nd.version, "15.8");
 }
 
-static void test_merge_reboot_after_kick(void **st)
+static void
+test_merge_reboot_after_kick(void **st)
 {
 	struct slot s;
 	struct device_info nd;
@@ -115,7 +120,8 @@ static void test_merge_reboot_after_kick(void **st)
 	assert_true(nd.ecid == 0);
 }
 
-static void test_merge_other_phone(void **st)
+static void
+test_merge_other_phone(void **st)
 {
 	struct slot s;
 	struct device_info nd;
@@ -137,7 +143,8 @@ static void test_merge_other_phone(void **st)
 	assert_true(nd.ecid == 0x115480AA2801CULL);
 }
 
-static void test_merge_unreadable_mid_restore(void **st)
+static void
+test_merge_unreadable_mid_restore(void **st)
 {
 	struct slot s;
 	struct device_info nd;
@@ -158,7 +165,8 @@ static void test_merge_unreadable_mid_restore(void **st)
 	assert_true(nd.ecid == 0);
 }
 
-static void test_dfu_guide(void **st)
+static void
+test_dfu_guide(void **st)
 {
 	struct slot s;
 
@@ -188,7 +196,8 @@ static void test_dfu_guide(void **st)
 	assert_int_equal(s.dfu, DFU_OFF);
 }
 
-static void test_lost_mode(void **st)
+static void
+test_lost_mode(void **st)
 {
 	(void)st;
 	assert_int_equal(slot_lost_mode(MODE_NORMAL, STEP_DETECT), 'n');
@@ -199,7 +208,8 @@ static void test_lost_mode(void **st)
 	assert_int_equal(slot_lost_mode(MODE_NONE, STEP_DETECT), 0);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_modes),

@@ -11,7 +11,8 @@
 #include <cmocka.h>
 
 /* Path of a file under the source tree (tests run from anywhere). */
-static inline const char *test_path(const char *rel)
+static inline const char *
+test_path(const char *rel)
 {
 	static char buf[4096];
 	const char *top = getenv("IDB_TOP");

@@ -1,0 +1,139 @@
+/*
+ * bench_int.h: between the controller (bench.c) and the job runner
+ * (runner.c) only. The front ends see struct bench through bench.h.
+ *
+ * bench.c owns the slots, device events, commands and advice; runner.c owns
+ * what happens to a queued or running restore (queue, launch, output, end).
+ */
+#ifndef IDB_BENCH_INT_H
+#define IDB_BENCH_INT_H
+
+#include <ev.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bench.h"
+#include "ipsw.h"
+#include "restore_parse.h"
+#include "slot.h"
+
+#define MAX_OBSERVERS	4
+#define MAX_KNOWN	512
+#define HISTORY_MAX	256
+#define TRIAGE_ALL_MAX	4096	/* the bench's attempts the port verdicts look at */
+#define TRIAGE_CACHE_SECS 2.0	/* ...read again at most this often (another writer) */
+
+struct config;
+struct idev;
+struct store;
+struct usbwatch;
+struct runjob;			/* runner.c's: a running restore */
+struct triage_attempt;
+
+struct bslot {
+	struct slot s;			/* what the front ends see */
+	struct runjob *rj;		/* while a child runs */
+	unsigned long qseq;		/* queue order while queued */
+	bool auto_done;			/* an auto policy already acted on this device */
+	bool idev_pending;		/* a lockdownd query is under way */
+};
+
+/* UDID -> ECID pairs learnt from lockdownd and from mode changes on one port. */
+struct known_dev {
+	char udid[48];
+	uint64_t ecid;
+	char product_type[32];
+};
+
+struct bench {
+	struct ev_loop *loop;
+	struct config *cfg;
+	struct bslot **slots;
+	size_t nslots, cap;
+	struct bench_status st;
+	struct bench_observer obs[MAX_OBSERVERS];
+	size_t nobs;
+
+	struct usbwatch *uw;
+	struct idev *idev;
+	struct store *store;
+	char log_dir[512];
+	int lockfd;
+	bool shutting_down;
+	bool usbmuxd_told;
+	char last_store_problem[160];
+	ev_timer tick;
+
+	/* the runner's (runner.c): the restore program, the IPSW, the queue */
+	enum rp_dialect dialect;
+	char restore_cmd[256];
+	char ipsw[512];
+	struct ipsw_info ipsw_info;
+	bool ipsw_info_ok;
+	char ipsw_err[256];		/* why the IPSW could not be read, said at start */
+	char ipsw_base_desc[128];
+	struct ipsw_prep *prep;		/* one-time filesystem extraction for 1.0.0 children */
+	char irecvfix[PATH_MAX];	/* the preload for 1.0.0 children, "" if not found */
+	char preload_env[PATH_MAX * 2 + 16];	/* "LD_PRELOAD=..." for 1.0.0 children */
+	bool prep_done;
+	char work_dir[512];
+	unsigned long seq;
+	ev_timer reap;
+	struct runjob *dead;
+
+	struct known_dev known[MAX_KNOWN];
+	size_t nknown;
+
+	/* every attempt of this bench in triage's form: the same for every slot */
+	struct triage_attempt *tri_all;
+	size_t ntri_all;
+	bool tri_ok;
+	ev_tstamp tri_at;
+};
+
+/* Observer fan-out. */
+#define NOTIFY(b, fn, ...) do {						\
+	for (size_t o_ = 0; o_ < (b)->nobs; o_++)			\
+		if ((b)->obs[o_].fn)					\
+			(b)->obs[o_].fn((b)->obs[o_].arg, __VA_ARGS__);	\
+} while (0)
+
+/* bench.c, for the runner */
+
+/* Index of a slot in b->slots, (size_t)-1 if it is not there. */
+size_t	bench_slot_index(const struct bench *, const struct bslot *);
+/* Tell the observers the slot (NULL: the header) changed. */
+void	bench_changed(struct bench *, struct bslot *);
+/* Tell the observers of a command or system error. */
+void	bench_error(struct bench *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Recompute the header's counts. */
+void	bench_recount(struct bench *);
+/* Show a history problem in the header, and say it once. */
+void	bench_check_store(struct bench *);
+/* Recompute the slot's advice and port verdict; announce says it again. */
+void	bench_update_advice(struct bench *, struct bslot *, bool announce);
+/* Break the loop once shutting down (or headless) and nothing runs. */
+void	bench_maybe_finish(struct bench *);
+
+/* runner.c, for the controller */
+
+/* Find the restore program's dialect and the preload its children need; set up the reaper. */
+void	runner_init(struct bench *);
+/* Stop the reaper, free finished jobs, detach the running ones from their slots. */
+void	runner_free(struct bench *);
+/* Queue a restore of the slot's device. 0, or -1 with a one-line reason in msg. */
+int	runner_queue(struct bench *, struct bslot *, enum job_action, char *msg, size_t msglen);
+/* Start what the scheduler admits. */
+void	runner_schedule(struct bench *);
+/* Cancel the slot's queued job (why is its message) or its running child. */
+void	runner_cancel(struct bench *, struct bslot *, const char *why);
+/* Kill the slot's running child, if any (shutdown). */
+void	runner_kill(struct bench *, struct bslot *);
+/* The device of a running job came back: stop the reconnect window. */
+void	runner_device_back(struct bench *, struct bslot *);
+/* The device of a running job left: open the reconnect window. False when nothing runs. */
+bool	runner_device_left(struct bench *, struct bslot *, enum dev_mode prev_mode);
+
+#endif
