@@ -322,7 +322,6 @@ def main():
     finals = {}
     classes = {}
     max_gap = 0.0
-    max_gap_job = None
     max_dur = 0.0
     tails = {}
     for j in jobs:
@@ -335,8 +334,7 @@ def main():
             continue
         times = [t for t, e in j["events"] if e["state"] != "queued"]
         gap = max([c - a for a, c in zip(times, times[1:])] + [0.0])
-        if gap > max_gap:
-            max_gap, max_gap_job = gap, j
+        max_gap = max(max_gap, gap)
         if gap > bound:
             stuck.add(j["slot"])
             failures.append("slot %s: %.1f s between two events of a running %s job (bound %.1f s)"
