@@ -35,7 +35,37 @@ rm -f "$T/curl.out"; sync
 /usr/bin/time -f "%e %U %S" -o "$T/curlh.time" sh -c 'curl -s "$1" | tee "$2" | sha1sum >/dev/null && sync "$2"' sh "$URL" "$T/curl.out"
 rm -f "$T/curl.out"; sync
 /usr/bin/time -f "%e %U %S" -o "$T/idb.time" "$IDEVICEBENCH" -c "$T/c.conf" firmware fetch iPhone10,6 \
-	>/dev/null 2>&1
+	>/dev/null 2>&1 &
+# the loop thread's own CPU (utime + stime of the task whose id is the process's), sampled
+# until it exits: what the console would spend; the hashing worker is reported apart
+tpid=$!
+ipid=
+for _ in $(seq 1 100); do
+	ipid=$(pgrep -P "$tpid" -x idevicebench || true)
+	[ -n "$ipid" ] && break
+	sleep 0.02
+done
+tick=$(getconf CLK_TCK)
+loop_t=0; loop_u=0; loop_s=0; work_t=0
+while [ -n "$ipid" ] && [ -d "/proc/$ipid" ]; do
+	l=$(awk '{ print $14, $15 }' "/proc/$ipid/task/$ipid/stat" 2>/dev/null) && read -r loop_u loop_s <<<"$l" &&
+		loop_t=$((loop_u + loop_s))
+	w=0
+	for t in /proc/"$ipid"/task/*; do
+		[ "$t" = "/proc/$ipid/task/$ipid" ] && continue
+		[ "$(cat "$t/comm" 2>/dev/null)" = fwdl-hash ] || continue
+		w=$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null) || w=0
+	done
+	[ "$w" -gt 0 ] 2>/dev/null && work_t=$w
+	sleep 0.05
+done
+wait "$tpid" || true
+# IDB_BASELINE=BINARY: the same fetch by another build (before/after in one run)
+if [ -n "${IDB_BASELINE:-}" ]; then
+	rm -rf "$T/lib"; sync
+	/usr/bin/time -f "%e %U %S" -o "$T/base.time" "$IDB_BASELINE" -c "$T/c.conf" firmware fetch \
+		iPhone10,6 >/dev/null 2>&1 || true
+fi
 read -r cw cu cs <"$T/curl.time"
 read -r iw iu is <"$T/idb.time"
 read -r sw su ss <"$T/curls.time"
@@ -47,8 +77,11 @@ echo "|---|---|---|---|---|---|"
 awk -v w="$cw" -v u="$cu" -v s="$cs" -v m="$SIZE_MB" 'BEGIN { printf "| curl -o FILE | %.2f | %.0f | %.2f | %.2f | %.0f |\n", w, m / w, u, s, 100 * (u + s) / w }'
 awk -v w="$sw" -v u="$su" -v s="$ss" -v m="$SIZE_MB" 'BEGIN { printf "| curl -o FILE && sync FILE | %.2f | %.0f | %.2f | %.2f | %.0f |\n", w, m / w, u, s, 100 * (u + s) / w }'
 awk -v w="$hw" -v u="$hu" -v s="$hs" -v m="$SIZE_MB" 'BEGIN { printf "| curl \\| tee FILE \\| sha1sum, sync FILE (several processes) | %.2f | %.0f | %.2f | %.2f | %.0f |\n", w, m / w, u, s, 100 * (u + s) / w }'
+[ -n "${IDB_BASELINE:-}" ] && read -r bw bu bs <"$T/base.time" &&
+	awk -v w="$bw" -v u="$bu" -v s="$bs" -v m="$SIZE_MB" -v b="$(basename "$IDB_BASELINE")" 'BEGIN { printf "| %s firmware fetch (baseline) | %.2f | %.0f | %.2f | %.2f | %.0f |\n", b, w, m / w, u, s, 100 * (u + s) / w }'
 awk -v w="$iw" -v u="$iu" -v s="$is" -v m="$SIZE_MB" 'BEGIN { printf "| idevicebench firmware fetch (SHA1 + SHA256 while receiving) | %.2f | %.0f | %.2f | %.2f | %.0f |\n", w, m / w, u, s, 100 * (u + s) / w }'
 awk -v a="$cw" -v b="$iw" -v c="$sw" 'BEGIN { printf "\nthroughput: %.0f%% of plain curl'"'"'s, %.0f%% of curl + fsync\n\n", 100 * a / b, 100 * c / b }'
+awk -v l="$loop_t" -v lu="$loop_u" -v ls="$loop_s" -v w="$work_t" -v t="$tick" -v iw="$iw" 'BEGIN { printf "loop thread: %.2f s CPU (user %.2f, sys %.2f: the sys part is libcurl'"'"'s recv) over %.2f s, %.1f%% of a core; user only %.1f%%; hashing worker: %.2f s\n\n", l / t, lu / t, ls / t, iw, 100 * l / t / iw, 100 * lu / t / iw, w / t }'
 rm -rf "$T/lib" "$W/fw"
 
 # 2. scan

@@ -11,7 +11,7 @@
  * Writing and hashing run on one worker thread per manager, not on the loop:
  * SHA1 + SHA256 cost more CPU than the transfer itself (a loopback download
  * ran at half of curl's speed with them on the loop). The write callback
- * copies what curl hands it into 4 MiB buffers and queues them, in order,
+ * copies what curl hands it into 512 kB buffers and queues them, in order,
  * with the other file operations (truncate, rehash after a restart, final
  * digest and fsync); at most FWDL_BUFS buffers are in flight, and when none
  * is free the transfer pauses (CURL_WRITEFUNC_PAUSE) until the worker gives
@@ -53,8 +53,9 @@
 
 #define FWDL_REPORT_SECS	0.5
 #define FWDL_RETRY_SECS		1.0
-#define FWDL_BUF_SIZE		(4u << 20)
-#define FWDL_BUFS		8	/* data buffers in flight, all transfers: 32 MiB */
+#define FWDL_BUF_SIZE		(512u << 10)	/* curl's own buffer size (easy_new) */
+#define FWDL_BUFS		32	/* data buffers in flight, all transfers: 16 MiB */
+#define FWDL_SLICE		(128u << 10)	/* written and hashed while in the cache */
 
 struct fwdl;
 
@@ -62,6 +63,9 @@ struct sockw {
 	ev_io		 io;
 	struct fwdl	*m;
 	curl_socket_t	 fd;
+	int		 events;	/* what curl wants watched */
+	bool		 held;		/* its transfer is paused: not watched */
+	struct sockw	*next_live;
 	struct sockw	*next_dead;
 };
 
@@ -120,6 +124,7 @@ struct xfer {
 	int			 pending;	/* jobs queued or running */
 	int			 hfail;		/* worker side: a write failed, later data is dropped */
 	bool			 paused;	/* CURL_WRITEFUNC_PAUSE: waiting for a buffer */
+	curl_socket_t		 held_fd;	/* its socket, unwatched meanwhile */
 	bool			 done_wait;	/* the transfer ended: file_done once pending is 0 */
 	CURLcode		 done_rc;
 };
@@ -137,6 +142,7 @@ struct fwdl {
 	struct xfer		*xfers;
 	struct xfer		*dead;
 	struct sockw		*dead_socks;
+	struct sockw		*socks;		/* live */
 	bool			 in_dispatch;
 
 	pthread_t		 th;
@@ -149,6 +155,9 @@ struct fwdl {
 	ev_async		 async;
 	struct hjob		*free_bufs;
 	int			 nbufs;			/* data buffers allocated */
+	int			 max_bufs;		/* FWDL_BUFS, or IDB_FWDL_BUFS (tests) */
+	int			 nfree;			/* on free_bufs */
+	int			 inflight;		/* jobs not back yet: they hold a loop ref */
 };
 
 static void check_done(struct fwdl *);
@@ -459,20 +468,26 @@ hjob_run(struct hjob *j)
 			j->err = x->hfail;
 			return;
 		}
+		/* slice by slice: write, SHA1 and SHA256 read it from the cache, not memory */
 		while (done < j->len) {
-			w = pwrite(x->fd, j->buf + done, j->len - done, (off_t)(j->off + done));
-			if (w == -1 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				/* part of this piece may be on disk, unhashed */
-				x->hfail = j->err = w == 0 ? ENOSPC : errno;
-				return;
+			size_t	 n = j->len - done < FWDL_SLICE ? j->len - done : FWDL_SLICE, put = 0;
+
+			while (put < n) {
+				w = pwrite(x->fd, j->buf + done + put, n - put, (off_t)(j->off + done + put));
+				if (w == -1 && errno == EINTR)
+					continue;
+				if (w <= 0) {
+					/* part of this piece may be on disk, unhashed */
+					x->hfail = j->err = w == 0 ? ENOSPC : errno;
+					return;
+				}
+				put += (size_t)w;
 			}
-			done += (size_t)w;
+			EVP_DigestUpdate(x->h1, j->buf + done, n);
+			if (x->h256)
+				EVP_DigestUpdate(x->h256, j->buf + done, n);
+			done += n;
 		}
-		EVP_DigestUpdate(x->h1, j->buf, j->len);
-		if (x->h256)
-			EVP_DigestUpdate(x->h256, j->buf, j->len);
 		return;
 	case HOP_RESET:
 		/* the server ignored Range: what it sends starts at byte 0 */
@@ -567,6 +582,9 @@ hjob_submit(struct xfer *x, struct hjob *j)
 	j->next = NULL;
 	j->err = 0;
 	x->pending++;
+	/* the loop must wait for the worker (a paused transfer watches nothing) */
+	if (m->inflight++ == 0)
+		ev_ref(m->loop);
 	pthread_mutex_lock(&m->mu);
 	*m->q_tail = j;
 	m->q_tail = &j->next;
@@ -597,10 +615,11 @@ buf_get(struct fwdl *m, size_t need)
 
 	if ((j = m->free_bufs) != NULL && j->cap >= need) {
 		m->free_bufs = j->next;
+		m->nfree--;
 		j->len = 0;
 		return (j);
 	}
-	if (m->nbufs >= FWDL_BUFS)
+	if (m->nbufs >= m->max_bufs)
 		return (NULL);
 	if ((j = calloc(1, sizeof(*j))) == NULL || (j->buf = malloc(cap)) == NULL) {
 		free(j);
@@ -618,6 +637,7 @@ buf_put(struct fwdl *m, struct hjob *j)
 	if (j->cap == FWDL_BUF_SIZE) {
 		j->next = m->free_bufs;
 		m->free_bufs = j;
+		m->nfree++;
 		return;
 	}
 	free(j->buf);
@@ -641,6 +661,28 @@ xfer_flush(struct xfer *x)
 	hjob_submit(x, j);
 }
 
+/*
+ * libcurl 7.88 keeps watching the socket of a paused transfer: a readable
+ * socket would spin the loop (32 wakeups per read, measured). Ours is
+ * unwatched while paused.
+ */
+static void
+sock_hold(struct fwdl *m, curl_socket_t fd, bool hold)
+{
+	struct sockw	*s;
+
+	for (s = m->socks; s != NULL; s = s->next_live) {
+		if (s->fd != fd)
+			continue;
+		s->held = hold;
+		if (hold)
+			ev_io_stop(m->loop, &s->io);
+		else if (s->events != 0)
+			ev_io_start(m->loop, &s->io);
+		return;
+	}
+}
+
 static void
 async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
@@ -660,6 +702,8 @@ async_cb(struct ev_loop *loop, ev_async *w, int revents)
 		list = j->next;
 		x = j->x;
 		x->pending--;
+		if (--m->inflight == 0)
+			ev_unref(m->loop);
 		switch (j->op) {
 		case HOP_DATA:
 			if (j->err != 0 && x->write_errno == 0) {
@@ -699,13 +743,17 @@ async_cb(struct ev_loop *loop, ev_async *w, int revents)
 		if (x->pending == 0 && x->finished)
 			ev_feed_event(m->loop, &m->reap, EV_CHECK);
 	}
-	/* buffers came back: paused transfers go on */
+	/*
+	 * Paused transfers go on once half the buffers are back, not at each
+	 * one: every pause makes libcurl keep (copy) the piece it holds.
+	 */
 	for (x = m->xfers; x != NULL; x = x->next) {
 		if (!x->paused || x->easy == NULL)
 			continue;
-		if (m->free_bufs == NULL && m->nbufs >= FWDL_BUFS)
+		if (m->nfree + m->max_bufs - m->nbufs < (m->max_bufs + 1) / 2)
 			break;
 		x->paused = false;
+		sock_hold(m, x->held_fd, false);
 		curl_easy_pause(x->easy, CURLPAUSE_CONT);
 	}
 	check_done(m);
@@ -772,6 +820,13 @@ curl_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		if (s != NULL) {
+			struct sockw **pp;
+
+			for (pp = &m->socks; *pp != NULL; pp = &(*pp)->next_live)
+				if (*pp == s) {
+					*pp = s->next_live;
+					break;
+				}
 			ev_io_stop(m->loop, &s->io);
 			s->next_dead = m->dead_socks;
 			m->dead_socks = s;
@@ -791,11 +846,15 @@ curl_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 		s->fd = fd;
 		ev_io_init(&s->io, io_cb, fd, ev);
 		curl_multi_assign(m->multi, fd, s);
+		s->next_live = m->socks;
+		m->socks = s;
 	} else {
 		ev_io_stop(m->loop, &s->io);
 		ev_io_set(&s->io, fd, ev);
 	}
-	ev_io_start(m->loop, &s->io);
+	s->events = ev;
+	if (!s->held)
+		ev_io_start(m->loop, &s->io);
 	return (0);
 }
 
@@ -1032,6 +1091,10 @@ file_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		if ((x->cur = buf_get(x->m, n)) == NULL) {
 			/* the worker is behind: curl keeps this piece until async_cb */
 			x->paused = true;
+			x->held_fd = CURL_SOCKET_BAD;
+			if (curl_easy_getinfo(x->easy, CURLINFO_ACTIVESOCKET, &x->held_fd) == CURLE_OK &&
+			    x->held_fd != CURL_SOCKET_BAD)
+				sock_hold(x->m, x->held_fd, true);
 			return (CURL_WRITEFUNC_PAUSE);
 		}
 		x->cur->off = x->wpos;
@@ -1091,6 +1154,8 @@ file_done(struct xfer *x, CURLcode rc)
 		curl_easy_cleanup(x->easy);
 		x->easy = NULL;
 	}
+	if (x->paused)
+		sock_hold(x->m, x->held_fd, false);
 	x->paused = false;
 	xfer_flush(x);
 	if (x->pending > 0) {
@@ -1432,6 +1497,14 @@ fwdl_new(struct ev_loop *loop, const char *dir, const char *index_url,
 	pthread_cond_init(&m->cv, NULL);
 	m->q_tail = &m->q;
 	m->done_tail = &m->done;
+	/* IDB_FWDL_BUFS=1 makes every buffer wait for the worker: the tests' back-pressure */
+	m->max_bufs = FWDL_BUFS;
+	{
+		const char	*e = getenv("IDB_FWDL_BUFS");
+
+		if (e != NULL && atoi(e) >= 1 && atoi(e) <= 1024)
+			m->max_bufs = atoi(e);
+	}
 	ev_async_init(&m->async, async_cb);
 	ev_async_start(loop, &m->async);
 	ev_unref(loop);		/* nor does the worker's doorbell */
@@ -1458,6 +1531,8 @@ fwdl_free(struct fwdl *m)
 		pthread_mutex_unlock(&m->mu);
 		pthread_join(m->th, NULL);
 	}
+	if (m->inflight > 0)
+		ev_unref(m->loop);
 	for (int pass = 0; pass < 2; pass++) {
 		while ((j = pass == 0 ? m->q : m->done) != NULL) {
 			if (pass == 0)
