@@ -140,6 +140,29 @@ check "restart: resumed from .partial with nginx's Range, verified" bash -c "[ $
 	cmp -s '$T/lib-ngr/iPhone10,6_16.7.10_20H350_Restore.ipsw' '$W/fw/iPhone10,6_16.7.10_20H350_Restore.ipsw'"
 check "nginx served a 206" grep -q '" 206 ' "$T/nginx/access.log"
 
+# back-pressure: one buffer between the loop and the hashing worker, so the transfer pauses
+# at every 512 kB until the worker has written and hashed it; a restart rehashes .partial on
+# the worker first. The file must still arrive intact and verified.
+conf bp "http://127.0.0.1:$NGINX_PORT"
+mkdir -p "$T/lib-bp/.partial"
+head -c 700000 "$W/fw/iPhone10,6_16.7.10_20H350_Restore.ipsw" >"$T/lib-bp/.partial/iPhone10,6_16.7.10_20H350_Restore.ipsw"
+IDB_FWDL_BUFS=1 fetch bp iPhone10,6
+check "one buffer in flight: resumed, verified, identical" bash -c "[ $(rc bp) = 0 ] && \
+	cmp -s '$T/lib-bp/iPhone10,6_16.7.10_20H350_Restore.ipsw' '$W/fw/iPhone10,6_16.7.10_20H350_Restore.ipsw'"
+check "one buffer in flight: events reach ready with every byte" python3 - "$T/bp.out" <<'PY2'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert ev[-1]["state"] == "ready" and ev[-1]["bytes"] == ev[-1]["total"], ev[-1]
+PY2
+head -c 33554432 /dev/urandom >"$W/fw/big.ipsw"
+python3 "$MKINDEX" "$W" "http://127.0.0.1:$NGINX_PORT" iPhone10,5 0x8015 0x0c fw/big.ipsw:16.7.10:20H350:1
+conf bp2 "http://127.0.0.1:$NGINX_PORT"
+IDB_FWDL_BUFS=1 timeout 60 "$IDEVICEBENCH" -c "$T/bp2.conf" \
+	firmware fetch --json iPhone10,5 >"$T/bp2.out" 2>"$T/bp2.err"
+echo $? >"$T/bp2.rc"
+check "32 MiB with one buffer in flight: verified, identical" bash -c "[ $(rc bp2) = 0 ] && \
+	cmp -s '$T/lib-bp2/big.ipsw' '$W/fw/big.ipsw'"
+
 conf stall "$FB/stall"
 start=$(date +%s)
 STALL=1 fetch stall iPhone10,6
