@@ -1,7 +1,8 @@
 # Benchmarks (performance issue #7): bench/parsebench (restore_parse
 # throughput), bench/schedsim (admission policies on a simulated bench) and
 # bench/wsbench.py (whole system under benchsim: console overhead against
-# tmux, key latency, 256-slot scale; python3 and tmux, nothing to build).
+# tmux, key latency, 256-slot scale; python3 and tmux, nothing to build) and
+# bench/fwbench.sh (firmware downloads against curl, scan; needs nginx).
 # Both link only the core objects (libc only). They are built with `make all`
 # so they never rot, but only `make bench` runs them: no timing in make check.
 # bench/run-bench runs every section and prints the figures as Markdown;

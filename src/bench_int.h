@@ -47,6 +47,7 @@ struct bslot {
 	char fw_version[32];
 	char fw_build[32];
 	char fw_fail[256];		/* why no firmware: the failed job's message */
+	int fw_lock;			/* fd + 1 holding flock(LOCK_SH) on the IPSW a restore uses, 0 none */
 };
 
 /* UDID -> ECID pairs learnt from lockdownd and from mode changes on one port. */

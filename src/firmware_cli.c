@@ -4,7 +4,9 @@
  * The same library and download code as the bench, on a loop of its own
  * that runs until the work is done.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -38,6 +40,24 @@ struct fwcli {
 	bool			 ix_ok;
 	char			 ix_err[512];
 };
+
+/*
+ * True when a running restore uses the IPSW: the bench holds a shared
+ * flock on it while the restore runs (runner_fw_launching), whichever
+ * process the bench is; a lock we can take exclusively means nobody does.
+ */
+static bool
+in_use(const char *path)
+{
+	int	 fd;
+	bool	 busy;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+		return (false);
+	busy = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd);	/* drops our lock, if we got it */
+	return (busy);
+}
 
 static void
 fw_usage(FILE *f)
@@ -126,7 +146,7 @@ list_main(const struct config *cfg, bool json)
 			json_object_set_new(o, "checksum", json_string(x->sha1[0] ? "verified" : "unchecked"));
 			json_object_set_new(o, "sha1", x->sha1[0] ? json_string(x->sha1) : json_null());
 			json_object_set_new(o, "downloaded", json_boolean(x->downloaded));
-			json_object_set_new(o, "in_use", json_boolean(false));
+			json_object_set_new(o, "in_use", json_boolean(x->b.usable && in_use(x->b.path)));
 			if (!x->b.usable)
 				json_object_set_new(o, "reason", json_string(x->reason));
 			print_json(o);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +102,21 @@ runner_fw_launching(struct bench *b, struct bslot *bs, long attempt_id)
 
 	if (b->fw && bs->fw_path[0])
 		fwsel_used(b->fw, bs->fw_path);
+	/*
+	 * A shared flock on the IPSW while the restore runs says "in use" to
+	 * other processes (`idevicebench firmware` tries LOCK_EX|LOCK_NB); the
+	 * kernel drops it if the bench dies. Best effort: a restore never
+	 * waits for it.
+	 */
+	if (bs->fw_lock != 0)
+		close(bs->fw_lock - 1);
+	bs->fw_lock = 0;
+	if ((fd = open(ipsw, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) != -1) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+			bs->fw_lock = fd + 1;
+		else
+			close(fd);
+	}
 	if (b->store && attempt_id != 0 && (bs->fw_version[0] || bs->fw_build[0]))
 		store_attempt_firmware(b->store, attempt_id, bs->fw_version, bs->fw_build, bs->fw_sha1);
 	/* the per-attempt log says which IPSW the restore got, before the child's own output */
@@ -119,6 +135,10 @@ runner_fw_launching(struct bench *b, struct bslot *bs, long attempt_id)
 void
 runner_fw_ended(struct bench *b, struct bslot *bs, const struct err_result *r, bool never_ran)
 {
+	if (bs->fw_lock != 0) {
+		close(bs->fw_lock - 1);
+		bs->fw_lock = 0;
+	}
 	/* the IPSW said it fits this phone and the restore program says it does not */
 	if (!r->ok && r->cls == EC_IPSW && !never_ran && b->fw && bs->fw_path[0] &&
 	    fwsel_active(b->fw))

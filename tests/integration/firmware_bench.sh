@@ -86,8 +86,23 @@ for l in open(sys.argv[1]):
 ' "$T/events.jsonl")
 argv=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | tail -1)
 check "the iPhone 8's child got its IPSW as the last argument" [ "$argv" = "$L/iPhone_8_16.7.10.ipsw" ]
+# another process sees which IPSW a running restore uses (the bench's shared flock on it)
+"$IDEVICEBENCH" -c "$T/bench.conf" firmware --json >"$T/use.jsonl" 2>/dev/null
+check "firmware --json: in_use while the iPhone 8's restore runs, not for an unused build" \
+	python3 - "$T/use.jsonl" <<'PY'
+import json, sys
+e = {j["name"]: j for j in map(json.loads, open(sys.argv[1]))}
+assert e["iPhone_8_16.7.10.ipsw"]["in_use"] is True, e["iPhone_8_16.7.10.ipsw"]
+assert e["iPhone_7_15.8.2.ipsw"]["in_use"] is False, e["iPhone_7_15.8.2.ipsw"]
+PY
 check "iPhone 7 restored" wait_event 30 event=job slot=1-1.1 state=done 'firmware=15.8.3 (19H386)'
 check "iPhone 8 restored" wait_event 30 event=job slot=1-1.2 state=done 'firmware=16.7.10 (20H350)'
+"$IDEVICEBENCH" -c "$T/bench.conf" firmware --json >"$T/use2.jsonl" 2>/dev/null
+check "firmware --json: no longer in_use once the restore ended" python3 - "$T/use2.jsonl" <<'PY'
+import json, sys
+e = {j["name"]: j for j in map(json.loads, open(sys.argv[1]))}
+assert e["iPhone_8_16.7.10.ipsw"]["in_use"] is False, e["iPhone_8_16.7.10.ipsw"]
+PY
 check "iPhone X (DFU) restored" wait_event 30 event=job slot=1-1.3 state=done 'firmware=16.7.10 (20H350)'
 check "iPhone9,3 restored with its pinned build" wait_event 30 event=job slot=1-1.5 state=done 'firmware=15.8.2 (19H384)'
 check "iPhone 11 (no firmware) failed at once, class ipsw" \
