@@ -106,7 +106,7 @@ size_t store_flush(struct store *);
  * SQLite file (store_default_path()) and replayed, each exactly once, when
  * the server is back.
  */
-#define STORE_PG_SCHEMA_VERSION	1
+#define STORE_PG_SCHEMA_VERSION	2
 #define STORE_PG_BACKOFF_MAX	15	/* seconds between reconnect attempts, at most */
 
 /* Is db a PostgreSQL URL (postgresql:// or postgres://) rather than a path? */

@@ -164,6 +164,9 @@ store_attempt_firmware(struct store *st, long id, const char *version, const cha
 	a->fw_written = false;
 	if (a->dbid > 0 && st->pg == NULL)
 		store_write_attempt_fw(st, a);
+	/* PostgreSQL keeps it on the attempt's row: that row goes out again */
+	if (st->pg != NULL && !a->need_insert)
+		a->need_update = true;
 }
 
 /* Record how an attempt ended. */

@@ -167,8 +167,16 @@ static const char *pg_v1[] = {
 	NULL
 };
 
+/* 2: the IPSW each attempt restored with (SQLite's attempt_firmware), on the row itself */
+static const char *pg_v2[] = {
+	"ALTER TABLE attempts ADD COLUMN IF NOT EXISTS fw_version text",
+	"ALTER TABLE attempts ADD COLUMN IF NOT EXISTS fw_build text",
+	"ALTER TABLE attempts ADD COLUMN IF NOT EXISTS fw_sha1 text",
+	NULL
+};
+
 /* Migrations by the version they lead to; index 0 unused. */
-static const char **pg_migrations[STORE_PG_SCHEMA_VERSION + 1] = { NULL, pg_v1 };
+static const char **pg_migrations[STORE_PG_SCHEMA_VERSION + 1] = { NULL, pg_v1, pg_v2 };
 
 /* Notices go nowhere: stderr belongs to curses while the bench runs. */
 static void
@@ -357,7 +365,7 @@ sql_put_attempt(struct store_pg *pg, const struct store_attempt *sa, const char 
 {
 	const struct bench_attempt	*a = &sa->a;
 	char		 ecid[24], started[24], ended[24], code[16], pct[32], spid[24];
-	const char	*v[14];
+	const char	*v[17];
 	PGresult	*r;
 	int		 rc = -1;
 
@@ -381,13 +389,24 @@ sql_put_attempt(struct store_pg *pg, const struct store_attempt *sa, const char 
 	v[11] = nz(a->log_path);
 	v[12] = sa->bench;
 	v[13] = spid;
-	/* a finished row is final: a stale replay (a spool left after a crash) changes nothing */
+	v[14] = nz(a->fw_version);
+	v[15] = nz(a->fw_build);
+	v[16] = nz(a->fw_sha1);
+	/*
+	 * A finished row is final: a stale replay (a spool left after a crash)
+	 * changes nothing. The firmware is known from launch on; a version
+	 * without it (an older spool) keeps what the row has.
+	 */
 	r = run(pg, "INSERT INTO attempts (uuid, ecid, port, action, started, ended, state, "
-	    "class, code, step, percent, log_path, bench, pid) VALUES ($1, $2, $3, $4, $5, $6, "
-	    "$7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (uuid) DO UPDATE SET "
+	    "class, code, step, percent, log_path, bench, pid, fw_version, fw_build, fw_sha1) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+	    "ON CONFLICT (uuid) DO UPDATE SET "
 	    "ended = excluded.ended, state = excluded.state, class = excluded.class, "
-	    "code = excluded.code, step = excluded.step, percent = excluded.percent "
-	    "WHERE attempts.ended IS NULL RETURNING id", 14, v);
+	    "code = excluded.code, step = excluded.step, percent = excluded.percent, "
+	    "fw_version = coalesce(excluded.fw_version, attempts.fw_version), "
+	    "fw_build = coalesce(excluded.fw_build, attempts.fw_build), "
+	    "fw_sha1 = coalesce(excluded.fw_sha1, attempts.fw_sha1) "
+	    "WHERE attempts.ended IS NULL RETURNING id", 17, v);
 	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK) {
 		if (PQntuples(r) == 1) {
 			*id = strtol(PQgetvalue(r, 0, 0), NULL, 10);
@@ -543,8 +562,11 @@ sql_attempts(struct store_pg *pg, uint64_t ecid, const char *scope,
 	v[0] = e;
 	v[1] = lim;
 	v[2] = scope != NULL ? scope : "";
+	/* to_jsonb: a report command may read a schema 1 history, which has no fw_ columns */
 	r = run(pg, "SELECT id, ecid, port, action, started, ended, state, class, code, step, "
-	    "percent, log_path, bench, uuid FROM attempts WHERE CASE WHEN $1::bigint <> 0 "
+	    "percent, log_path, bench, uuid, to_jsonb(a)->>'fw_version', "
+	    "to_jsonb(a)->>'fw_build', to_jsonb(a)->>'fw_sha1' FROM attempts a "
+	    "WHERE CASE WHEN $1::bigint <> 0 "
 	    "THEN ecid = $1::bigint ELSE ($3 = '' OR bench = $3) END "
 	    "ORDER BY started DESC, id DESC LIMIT $2", 3, v);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -573,6 +595,9 @@ sql_attempts(struct store_pg *pg, uint64_t ecid, const char *scope,
 		col(r, i, 12, o->bench, sizeof(o->bench));
 		if (uuids != NULL)
 			col(r, i, 13, uuids[i], sizeof(uuids[i]));
+		col(r, i, 14, o->a.fw_version, sizeof(o->a.fw_version));
+		col(r, i, 15, o->a.fw_build, sizeof(o->a.fw_build));
+		col(r, i, 16, o->a.fw_sha1, sizeof(o->a.fw_sha1));
 	}
 	PQclear(r);
 	return i;

@@ -43,6 +43,9 @@ static const char *spool_schema[] = {
 	"CREATE TABLE IF NOT EXISTS pg_spool_ops (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
 	    "uuid TEXT UNIQUE, pid INTEGER, kind INTEGER, ecid INTEGER, s1 TEXT, s2 TEXT, "
 	    "s3 TEXT, t INTEGER, on_ INTEGER)",
+	/* the IPSW of a spooled attempt: a side table, so spools of older versions open as they are */
+	"CREATE TABLE IF NOT EXISTS pg_spool_attempt_fw (uuid TEXT PRIMARY KEY, version TEXT, "
+	    "build TEXT, sha1 TEXT)",
 	NULL
 };
 
@@ -95,8 +98,9 @@ spool_load(struct store *st)
 
 	if (st->spool == NULL || store_exec_sql(st->spool, "BEGIN IMMEDIATE") != SQLITE_OK)
 		return;
-	if (sqlite3_prepare_v2(st->spool, "SELECT uuid, pid, ecid, port, action, started, ended, "
-	    "state, class, code, step, percent, log_path, bench, dbid FROM pg_spool_attempts",
+	if (sqlite3_prepare_v2(st->spool, "SELECT a.uuid, pid, ecid, port, action, started, ended, "
+	    "state, class, code, step, percent, log_path, bench, dbid, f.version, f.build, f.sha1 "
+	    "FROM pg_spool_attempts a LEFT JOIN pg_spool_attempt_fw f ON f.uuid = a.uuid",
 	    -1, &s, NULL) == SQLITE_OK) {
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			pid = (long)sqlite3_column_int64(s, 1);
@@ -121,6 +125,9 @@ spool_load(struct store *st)
 			a->percent = sqlite3_column_double(s, 11);
 			store_copy_clean(a->log_path, sizeof(a->log_path), store_col_text(s, 12));
 			store_copy_clean(a->bench, sizeof(a->bench), store_col_text(s, 13));
+			store_copy_clean(a->fw_version, sizeof(a->fw_version), store_col_text(s, 15));
+			store_copy_clean(a->fw_build, sizeof(a->fw_build), store_col_text(s, 16));
+			store_copy_clean(a->fw_sha1, sizeof(a->fw_sha1), store_col_text(s, 17));
 			a->need_insert = true;
 			a->spooled = true;
 			if (a->state == JOB_RUNNING) {
@@ -199,7 +206,7 @@ spool_load(struct store *st)
 static void
 spool_save(struct store *st)
 {
-	sqlite3_stmt	*sa = NULL, *so = NULL;
+	sqlite3_stmt	*sa = NULL, *so = NULL, *sf;
 	size_t		 i;
 	int		 rc = SQLITE_OK;
 
@@ -247,6 +254,17 @@ spool_save(struct store *st)
 		if (sqlite3_step(sa) != SQLITE_DONE)
 			rc = sqlite3_errcode(st->spool);
 		sqlite3_reset(sa);
+		if (rc == SQLITE_OK && (a->fw_version[0] || a->fw_build[0]) &&
+		    sqlite3_prepare_v2(st->spool, "INSERT OR REPLACE INTO pg_spool_attempt_fw (uuid, "
+		    "version, build, sha1) VALUES (?, ?, ?, ?)", -1, &sf, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(sf, 1, a->uuid, -1, SQLITE_STATIC);
+			spool_bind_opt(sf, 2, a->fw_version);
+			spool_bind_opt(sf, 3, a->fw_build);
+			spool_bind_opt(sf, 4, a->fw_sha1);
+			if (sqlite3_step(sf) != SQLITE_DONE)
+				rc = sqlite3_errcode(st->spool);
+			sqlite3_finalize(sf);
+		}
 	}
 	for (i = 0; rc == SQLITE_OK && i < st->nops; i++) {
 		struct store_op *o = &st->ops[i];
@@ -297,6 +315,8 @@ spool_forget(struct store *st, const char *table, const char *uuid)
 	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
 	(void)sqlite3_step(s);
 	sqlite3_finalize(s);
+	if (strcmp(table, "pg_spool_attempts") == 0)
+		spool_forget(st, "pg_spool_attempt_fw", uuid);
 }
 
 /* Say the server is away, in words that never hold the password. */
