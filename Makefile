@@ -4,6 +4,7 @@ BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 DATADIR  ?= $(PREFIX)/share/idevicebench
 LIBDIR   ?= $(PREFIX)/lib/idevicebench
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR  ?=
 CC       ?= cc
 BUILD    ?= build
@@ -74,6 +75,14 @@ $(BUILD)/tests/unit/test_job: tests/unit/test_job.c $(BUILD)/src/job.o $(BUILD)/
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/src/job.o $(BUILD)/src/osutil.o $(CORE_OBJ) $(LDFLAGS) $(LDSAN) \
 		-lev -lpthread -lcmocka
 
+# test_spawn_locks defines chdir() itself, as an LD_PRELOAD wrapper would: same link.
+$(BUILD)/tests/unit/test_spawn_locks: tests/unit/test_spawn_locks.c $(BUILD)/src/job.o $(BUILD)/src/osutil.o \
+    $(CORE_OBJ) tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/src/job.o $(BUILD)/src/osutil.o $(CORE_OBJ) \
+		$(LDFLAGS) $(LDSAN) \
+		-lev -lpthread -lcmocka
+
 TEST_BINS := $(UNIT_BIN)
 # Further test programs (benchsim, usbwatch tester, ...) come from mk/*.mk and append to TEST_BINS.
 -include mk/*.mk
@@ -117,6 +126,9 @@ install: $(BIN) $(IRECVFIX)
 	install -m 0644 man/idevicebench.1 $(DESTDIR)$(MANDIR)/man1/idevicebench.1
 	install -m 0644 man/idevicebench.conf.5 $(DESTDIR)$(MANDIR)/man5/idevicebench.conf.5
 	install -m 0644 config/models.tsv $(DESTDIR)$(DATADIR)/models.tsv
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/idevicebench.service.in >$(DESTDIR)$(SYSTEMDDIR)/idevicebench.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/idevicebench.service
 
 clean:
 	rm -rf build build-asan idevicebench

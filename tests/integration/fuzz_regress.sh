@@ -8,7 +8,7 @@
 set -u
 top=${IDB_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${IDB_BUILD:-$top/build}
-names=(text ibootstr command restore config models scenario store)
+names=(text ibootstr command restore config models scenario store mirror)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
