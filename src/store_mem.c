@@ -80,6 +80,7 @@ mem_settled(const struct mem_attempt *a)
 	    a->state != JOB_RUNNING;
 }
 
+/* Drop the attempts the database has for good, but the newest STORE_MEM_KEEP. */
 void
 store_mem_prune(struct store *st)
 {
