@@ -72,12 +72,18 @@ store_mem_attempt(struct store *st, long handle)
 	return NULL;
 }
 
-/* Written for good and ended: the database has it, memory need not. */
+/*
+ * Written for good and ended: the database has it, memory need not. With
+ * SQLite its IPSW row too; PostgreSQL keeps no IPSW, so that is the
+ * session's only while the row is held.
+ */
 static bool
-mem_settled(const struct mem_attempt *a)
+mem_settled(const struct store *st, const struct mem_attempt *a)
 {
 	return a->dbid > 0 && !a->need_insert && !a->need_update && !a->spooled &&
-	    a->state != JOB_RUNNING;
+	    a->state != JOB_RUNNING &&
+	    (st->pg != NULL || a->fw_written ||
+	    (a->fw_version[0] == '\0' && a->fw_build[0] == '\0'));
 }
 
 /* Drop the attempts the database has for good, but the newest STORE_MEM_KEEP. */
@@ -88,7 +94,7 @@ store_mem_prune(struct store *st)
 	size_t			 i, keep = 0, settled = 0, drop;
 
 	for (i = 0; i < st->natt; i++) {
-		if (mem_settled(&st->att[i]))
+		if (mem_settled(st, &st->att[i]))
 			settled++;
 	}
 	if (settled <= STORE_MEM_KEEP)
@@ -96,7 +102,7 @@ store_mem_prune(struct store *st)
 	/* the oldest go first: att is in the order the attempts began */
 	drop = settled - STORE_MEM_KEEP;
 	for (i = 0; i < st->natt; i++) {
-		if (drop > 0 && mem_settled(&st->att[i])) {
+		if (drop > 0 && mem_settled(st, &st->att[i])) {
 			drop--;
 			continue;
 		}
@@ -208,6 +214,23 @@ store_attempt_begin(struct store *st, uint64_t ecid, const char *port, int actio
 	if (a->dbid > 0)
 		a->handle = a->dbid;
 	return a->handle;
+}
+
+/* Record the IPSW an attempt restores with (version, build, SHA1 or ""). */
+void
+store_attempt_firmware(struct store *st, long id, const char *version, const char *build,
+    const char *sha1)
+{
+	struct mem_attempt	*a;
+
+	if (st == NULL || st->readonly || id == 0 || (a = store_mem_attempt(st, id)) == NULL)
+		return;
+	store_copy_clean(a->fw_version, sizeof(a->fw_version), version ? version : "");
+	store_copy_clean(a->fw_build, sizeof(a->fw_build), build ? build : "");
+	store_copy_clean(a->fw_sha1, sizeof(a->fw_sha1), sha1 ? sha1 : "");
+	a->fw_written = false;
+	if (a->dbid > 0 && st->pg == NULL)
+		store_write_attempt_fw(st, a);
 }
 
 /* Record how an attempt ended. */

@@ -37,6 +37,9 @@ store_mem_to_attempt(const struct store *st, const struct mem_attempt *m,
 	o->a.step = m->step;
 	o->a.percent = m->percent;
 	text_copy(o->a.log_path, m->log_path, sizeof(o->a.log_path));
+	text_copy(o->a.fw_version, m->fw_version, sizeof(o->a.fw_version));
+	text_copy(o->a.fw_build, m->fw_build, sizeof(o->a.fw_build));
+	text_copy(o->a.fw_sha1, m->fw_sha1, sizeof(o->a.fw_sha1));
 }
 
 static int
@@ -57,6 +60,7 @@ typedef void	(*attempt_put)(void *arg, size_t i, const struct store_attempt *sa)
 /* The database's side of a read: an SQLite statement, or the rows of the server. */
 struct attempt_src {
 	sqlite3_stmt		*s;
+	sqlite3_stmt		*fw;		/* each row's IPSW; NULL: an older file */
 	struct store_attempt	*rows;
 	size_t			 nrows, next;
 };
@@ -91,6 +95,16 @@ src_next(struct attempt_src *src, struct store_attempt *o)
 	o->a.percent = sqlite3_column_double(s, 10);
 	store_copy_clean(o->a.log_path, sizeof(o->a.log_path), store_col_text(s, 11));
 	store_copy_clean(o->bench, sizeof(o->bench), store_col_text(s, 12));
+	if ((s = src->fw) != NULL) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, o->a.id);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			store_copy_clean(o->a.fw_version, sizeof(o->a.fw_version),
+			    store_col_text(s, 0));
+			store_copy_clean(o->a.fw_build, sizeof(o->a.fw_build), store_col_text(s, 1));
+			store_copy_clean(o->a.fw_sha1, sizeof(o->a.fw_sha1), store_col_text(s, 2));
+		}
+	}
 	return true;
 }
 
@@ -132,6 +146,10 @@ src_open(struct store *st, uint64_t ecid, size_t max, struct attempt_src *src)
 	else
 		sqlite3_bind_text(src->s, 3, st->scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(src->s, 2, (sqlite3_int64)(max > INT_MAX ? INT_MAX : max));
+	/* older files have no attempt_firmware table: then nothing is known */
+	if (sqlite3_prepare_v2(db, "SELECT version, build, sha1 FROM attempt_firmware "
+	    "WHERE attempt = ?", -1, &src->fw, NULL) != SQLITE_OK)
+		src->fw = NULL;
 	return true;
 }
 
@@ -194,6 +212,7 @@ attempts_read(struct store *st, uint64_t ecid, size_t max, attempt_put put, void
 			put(arg, n++, &mem[m++]);
 	}
 	sqlite3_finalize(src.s);
+	sqlite3_finalize(src.fw);
 	free(mem);
 	return n;
 }
