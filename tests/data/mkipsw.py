@@ -35,6 +35,9 @@ ap.add_argument("--update-os-path", default="")
 ap.add_argument("--binary", action="store_true")
 ap.add_argument("--stored", action="store_true")
 ap.add_argument("--claim-os-size", type=int, default=0)
+# a manifest of real size: N more build identities (other boards of the chip, BDID 0x80 +
+# i), each with 60 more components, as Apple's carry (hundreds of kB to a few MB)
+ap.add_argument("--extra-identities", type=int, default=0)
 a = ap.parse_args()
 
 short = a.board[:-2] if a.board.endswith("ap") else a.board
@@ -104,6 +107,18 @@ manifest = {
     "ProductVersion": a.version,
     "SupportedProductTypes": [a.product] + a.also_product,
 }
+for i in range(a.extra_identities):
+    x = identity("Erase" if i % 2 == 0 else "Update", "Customer Erase Install (IPSW)",
+                 "038-00001-001.dmg")
+    x["ApBoardID"] = "0x%02x" % (0x80 + i)
+    for k in range(60):
+        x["Manifest"]["Ap,Component%d" % k] = {
+            "Digest": hashlib.sha384(b"%d/%d" % (i, k)).digest(),
+            "Info": {"Path": "Firmware/all_flash/component%d.b%d.im4p" % (k, i),
+                     "IsFTAB": False, "Personalize": True, "IsLoadedByiBoot": True},
+            "Trusted": True, "EPRO": True, "ESEC": True,
+        }
+    manifest["BuildIdentities"].append(x)
 restore = {
     "DeviceClass": a.board,
     "ProductBuildVersion": a.build,
