@@ -55,80 +55,6 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* BuildManifest.plist of a zip or a folder, whole, at most IPSW_MAX_MANIFEST bytes. */
-static char *
-manifest_read(const char *path, size_t *lenp, char *err, size_t errlen)
-{
-	struct stat	 st;
-	char		 full[PATH_MAX], *buf = NULL, extra;
-	size_t		 got = 0;
-	ssize_t		 r;
-	int		 fd, zerr = 0;
-
-	if (stat(path, &st) != 0) {
-		seterr(err, errlen, "%s", strerror(errno));
-		return (NULL);
-	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(full, sizeof(full), "%s/BuildManifest.plist", path);
-		if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) == -1) {
-			seterr(err, errlen, "BuildManifest.plist: %s", strerror(errno));
-			return (NULL);
-		}
-		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-		    (unsigned long long)st.st_size > IPSW_MAX_MANIFEST ||
-		    (buf = malloc((size_t)st.st_size)) == NULL) {
-			seterr(err, errlen, "BuildManifest.plist: not a plausible file");
-			close(fd);
-			return (NULL);
-		}
-		while (got < (size_t)st.st_size) {
-			r = read(fd, buf + got, (size_t)st.st_size - got);
-			if (r == -1 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			got += (size_t)r;
-		}
-		close(fd);
-	} else {
-		zip_t		*z;
-		zip_stat_t	 zs;
-		zip_int64_t	 i, zr;
-		zip_file_t	*zf;
-
-		if ((z = zip_open(path, ZIP_RDONLY, &zerr)) == NULL) {
-			seterr(err, errlen, "not a readable IPSW (zip error %d)", zerr);
-			return (NULL);
-		}
-		zip_stat_init(&zs);
-		if ((i = zip_name_locate(z, "BuildManifest.plist", 0)) < 0 ||
-		    zip_stat_index(z, (zip_uint64_t)i, 0, &zs) != 0 ||
-		    (zs.valid & ZIP_STAT_SIZE) == 0 || zs.size == 0 || zs.size > IPSW_MAX_MANIFEST ||
-		    (buf = malloc((size_t)zs.size)) == NULL ||
-		    (zf = zip_fopen_index(z, (zip_uint64_t)i, 0)) == NULL) {
-			seterr(err, errlen, "no readable BuildManifest.plist");
-			free(buf);
-			zip_discard(z);
-			return (NULL);
-		}
-		while (got < zs.size && (zr = zip_fread(zf, buf + got, zs.size - got)) > 0)
-			got += (size_t)zr;
-		if (got != zs.size || zip_fread(zf, &extra, 1) != 0)
-			got = 0;
-		zip_fclose(zf);
-		zip_discard(z);
-		st.st_size = (off_t)zs.size;
-	}
-	if (got != (size_t)st.st_size) {
-		seterr(err, errlen, "BuildManifest.plist: short or corrupt");
-		free(buf);
-		return (NULL);
-	}
-	*lenp = got;
-	return (buf);
-}
-
 /* "0x8010" or an integer node; UINT32_MAX+1 when absent or malformed. */
 static unsigned long long
 id_value(plist_t n)
@@ -154,34 +80,18 @@ id_value(plist_t n)
 	return (v);
 }
 
-/* Read an IPSW's version, build, product types and (ApChipID, ApBoardID) pairs. */
-int
-fwlib_read_ipsw(const char *path, struct fw_build *b, char *err, size_t errlen)
+/* The (ApChipID, ApBoardID) pairs of a parsed manifest's build identities. */
+static void
+ids_cb(void *arg, void *rootp)
 {
-	struct ipsw_info	 info;
-	plist_t			 root = NULL, ids, id;
-	char			*buf;
-	size_t			 len = 0;
-	uint32_t		 i, n;
+	struct fw_build	*b = arg;
+	plist_t		 root = rootp, ids, id;
+	uint32_t	 i, n;
 
-	memset(b, 0, sizeof(*b));
-	text_copy(b->path, path, sizeof(b->path));
-	/* the same checks the bench always made of its one IPSW */
-	if (ipsw_read_info(path, &info, err, errlen) != 0)
-		return (-1);
-	text_copy(b->version, info.product_version, sizeof(b->version));
-	text_copy(b->build, info.build, sizeof(b->build));
-	text_copy(b->product_types, info.product_types, sizeof(b->product_types));
-	if ((buf = manifest_read(path, &len, err, errlen)) == NULL)
-		return (-1);
-	plist_from_memory(buf, (uint32_t)len, &root);
-	free(buf);
 	if (root == NULL || plist_get_node_type(root) != PLIST_DICT ||
 	    (ids = plist_dict_get_item(root, "BuildIdentities")) == NULL ||
-	    plist_get_node_type(ids) != PLIST_ARRAY) {
-		seterr(err, errlen, "BuildManifest.plist: no BuildIdentities");
-		goto fail;
-	}
+	    plist_get_node_type(ids) != PLIST_ARRAY)
+		return;
 	n = plist_array_get_size(ids);
 	for (i = 0; i < n; i++) {
 		unsigned long long c, d;
@@ -203,17 +113,34 @@ fwlib_read_ipsw(const char *path, struct fw_build *b, char *err, size_t errlen)
 			b->nids++;
 		}
 	}
+}
+
+/*
+ * Read an IPSW's version, build, product types and (ApChipID, ApBoardID)
+ * pairs. The manifest is parsed once: a real one is 1-4 MB of XML, and
+ * libplist's parser is most of a library scan's time.
+ */
+int
+fwlib_read_ipsw(const char *path, struct fw_build *b, char *err, size_t errlen)
+{
+	struct ipsw_info	 info;
+
+	memset(b, 0, sizeof(*b));
+	text_copy(b->path, path, sizeof(b->path));
+	/* the same checks the bench always made of its one IPSW */
+	if (ipsw_read_info_with(path, &info, ids_cb, b, err, errlen) != 0) {
+		b->nids = 0;
+		return (-1);
+	}
+	text_copy(b->version, info.product_version, sizeof(b->version));
+	text_copy(b->build, info.build, sizeof(b->build));
+	text_copy(b->product_types, info.product_types, sizeof(b->product_types));
 	if (b->nids == 0) {
 		seterr(err, errlen, "BuildManifest.plist: no build identity names ApChipID and ApBoardID");
-		goto fail;
+		return (-1);
 	}
-	plist_free(root);
 	b->usable = true;
 	return (0);
-fail:
-	if (root != NULL)
-		plist_free(root);
-	return (-1);
 }
 
 /* dir/.meta/NAME: "sha1 HEX", "downloaded 1", "used SECS". */

@@ -522,9 +522,31 @@ manifest_parse(plist_t root, struct ipsw_info *out, struct ipsw_oslist *l, char 
 	return (0);
 }
 
+static int read_all(const char *, struct ipsw_info *, struct ipsw_oslist *,
+    void (*)(void *, void *), void *, char *, size_t);
+
 /* Open, read and parse; fills info and the OS list with sizes. */
 int
 ipsw_read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l, char *err, size_t errlen)
+{
+	return (read_all(path, out, l, NULL, NULL, err, errlen));
+}
+
+/* As ipsw_read_info, and each(arg, root) with the parsed manifest (a plist_t), parsed once. */
+int
+ipsw_read_info_with(const char *path, struct ipsw_info *out, void (*each)(void *, void *), void *arg,
+    char *err, size_t errlen)
+{
+	struct ipsw_oslist	 l;
+
+	if (out == NULL)
+		return (-1);
+	return (read_all(path, out, &l, each, arg, err, errlen));
+}
+
+static int
+read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l,
+    void (*each)(void *, void *), void *arg, char *err, size_t errlen)
 {
 	struct ipsw_src	 s;
 	plist_t		 root = NULL;
@@ -550,6 +572,8 @@ ipsw_read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l, ch
 	}
 	if (manifest_parse(root, out, l, err, errlen) != 0)
 		goto out;
+	if (each != NULL)
+		each(arg, root);
 	for (i = 0; i < l->n; i++) {
 		if (src_size(&s, l->path[i], &l->size[i], err, errlen) != 0)
 			goto out;
