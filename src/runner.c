@@ -514,8 +514,7 @@ runner_queue(struct bench *b, struct bslot *bs, enum job_action act, char *msg, 
 	s->job.firmware[0] = '\0';
 	bs->fw_path[0] = '\0';
 	if (runner_fw_resolve(b, bs, true, why, sizeof(why)) < 0) {
-		text_copy(bs->fw_fail, fwsel_active(b->fw) ? why : "", sizeof(bs->fw_fail));
-		fail_now(b, bs, act, true);
+		fail_now(b, bs, act, true);	/* with bs->fw_fail when the reason names the phone */
 		snprintf(msg, msglen, "%s: %s", s->label, why);
 		return -1;
 	}
