@@ -25,6 +25,7 @@
 #include "ipsw.h"
 #include "models.h"
 #include "osutil.h"
+#include "owner.h"
 #include "policy.h"
 #include "restore_parse.h"
 #include "store.h"
@@ -763,7 +764,7 @@ bench_shutdown(struct bench *b, bool cancel)
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct bench *b = (struct bench *)((char *)w - offsetof(struct bench, tick));
+	struct bench *b = OWNER_OF(w, struct bench, tick);
 	bool mux;
 
 	(void)loop;

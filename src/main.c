@@ -13,6 +13,7 @@
 #include "config.h"
 #include "jsonl.h"
 #include "log.h"
+#include "owner.h"
 #include "text.h"
 #include "ui.h"
 
@@ -67,7 +68,8 @@ log_error_cb(void *arg, const char *text)
 static void
 sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct app *a = w->data;
+	struct app *a = w->signum == SIGINT ? OWNER_OF(w, struct app, sigint) :
+	    w->signum == SIGTERM ? OWNER_OF(w, struct app, sigterm) : OWNER_OF(w, struct app, sighup);
 
 	(void)loop;
 	(void)revents;
@@ -284,7 +286,6 @@ main(int argc, char **argv)
 	ev_signal_init(&app.sigint, sig_cb, SIGINT);
 	ev_signal_init(&app.sigterm, sig_cb, SIGTERM);
 	ev_signal_init(&app.sighup, sig_cb, SIGHUP);
-	app.sigint.data = app.sigterm.data = app.sighup.data = &app;
 	ev_signal_start(app.loop, &app.sigint);
 	ev_signal_start(app.loop, &app.sigterm);
 	ev_signal_start(app.loop, &app.sighup);

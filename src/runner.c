@@ -26,6 +26,7 @@
 #include "job.h"
 #include "log.h"
 #include "osutil.h"
+#include "owner.h"
 #include "restore_parse.h"
 #include "sched.h"
 #include "store.h"
@@ -71,7 +72,7 @@ runjob_free(struct runjob *rj)
 static void
 reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct bench *b = (struct bench *)((char *)w - offsetof(struct bench, reap));
+	struct bench *b = OWNER_OF(w, struct bench, reap);
 	struct runjob *rj;
 
 	(void)loop;
@@ -220,7 +221,7 @@ done_cb(void *arg, const struct job_exit *ex)
 static void
 lost_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct runjob *rj = (struct runjob *)((char *)w - offsetof(struct runjob, lost_timer));
+	struct runjob *rj = OWNER_OF(w, struct runjob, lost_timer);
 
 	(void)loop;
 	(void)revents;
