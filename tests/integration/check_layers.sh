@@ -25,6 +25,9 @@ check "an adapter header in a core header is caught (bench.h)" plant include/slo
 check "a system header outside the list in a core header is caught" plant include/text.h '#include <unistd.h>'
 check "curses.h outside ui*.c is caught" plant src/bench.c '#include <curses.h>'
 check "libusb.h outside usbwatch.c is caught" plant src/runner.c '#include <libusb.h>'
+check "sqlite3.h outside the store is caught" plant src/report.c '#include <sqlite3.h>'
+check "libpq outside store_pg.c is caught" plant src/store_spool.c '#include <libpq-fe.h>'
+check "libirecovery outside idev.c is caught" plant src/bench.c '#include <libirecovery.h>'
 check "a core file may include libc and core headers" bash -c "
 	rm -rf '$T/ok'; mkdir -p '$T/ok'; cp -r '$IDB_TOP/src' '$IDB_TOP/include' '$T/ok/'
 	sed -i '1a #include <math.h>\n#include \"text.h\"' '$T/ok/src/core/sched.c'
