@@ -2,20 +2,16 @@
 # explain.sh: `idevicebench explain` over every restore corpus, text and --json,
 # checked against the .expect files; plus exit statuses and hostile input.
 set -u
-top=${IDB_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-bin=${IDEVICEBENCH:-$top/build/idevicebench}
-data=$top/tests/data/restore
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$IDB_TOP/tests/lib.sh"
+bin=$IDEVICEBENCH
+data=$IDB_TOP/tests/data/restore
 
-n=0 bad=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); bad=$((bad + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+# notok DESC [DIAGNOSTIC LINE...]: not ok, with the lines as TAP comments
+notok() { not_ok "$1"; shift; for l in "$@"; do echo "#   $l"; done; }
 field() { sed -n "s/^$1=//p" "$2"; }
 textval() { sed -n "s/^$1: *//p" "$2" | head -1; }
 
 logs=("$data"/*.log)
-echo "1..$(( ${#logs[@]} * 2 + 7 ))"
 
 for log in "${logs[@]}"; do
 	name=$(basename "$log" .log)
@@ -28,25 +24,25 @@ for log in "${logs[@]}"; do
 	want_code=$(field code "$exp"); want_step=$(field step "$exp")
 	want_pct=$(field percent "$exp")
 
-	"$bin" explain "${args[@]}" "$log" >"$tmp/out" 2>"$tmp/err"
+	"$bin" explain "${args[@]}" "$log" >"$T/out" 2>"$T/err"
 	rc=$?
-	got="$(textval outcome "$tmp/out") $(textval class "$tmp/out") $(textval code "$tmp/out" | cut -d' ' -f1) $(textval step "$tmp/out") $(textval percent "$tmp/out")"
+	got="$(textval outcome "$T/out") $(textval class "$T/out") $(textval code "$T/out" | cut -d' ' -f1) $(textval step "$T/out") $(textval percent "$T/out")"
 	want="$want_outcome $want_class $want_code $want_step $want_pct"
-	adv=$(textval advice "$tmp/out")
+	adv=$(textval advice "$T/out")
 	if [ $rc -eq 0 ] && [ "$got" = "$want" ] && [ -n "$adv" ]; then
 		ok "explain $name: $got"
 	else
-		notok "explain $name" "rc=$rc got [$got] want [$want]" "$(cat "$tmp/err")"
+		notok "explain $name" "rc=$rc got [$got] want [$want]" "$(cat "$T/err")"
 	fi
 
-	"$bin" explain --json "${args[@]}" "$log" >"$tmp/json" 2>"$tmp/err"
+	"$bin" explain --json "${args[@]}" "$log" >"$T/json" 2>"$T/err"
 	rc=$?
 	got=$(jq -r '[.state, (.class // "none"), (if .code == null then "none" else (.code|tostring) end),
 	    (.step // "none"), ((.percent + 0.5) | floor | tostring),
 	    (if (.advice|length) > 0 and (.message|length) > 0 then "y" else "n" end),
-	    (if .event == "job" and (.time|type) == "number" then "y" else "n" end)] | join(" ")' <"$tmp/json" 2>&1)
+	    (if .event == "job" and (.time|type) == "number" then "y" else "n" end)] | join(" ")' <"$T/json" 2>&1)
 	want="$want_outcome $want_class $want_code $want_step $want_pct y y"
-	lines=$(wc -l <"$tmp/json")
+	lines=$(wc -l <"$T/json")
 	if [ $rc -eq 0 ] && [ "$got" = "$want" ] && [ "$lines" -eq 1 ]; then
 		ok "explain --json $name"
 	else
@@ -55,24 +51,24 @@ for log in "${logs[@]}"; do
 done
 
 # the bench's numbers are flagged as its own convention
-"$bin" explain --exit 245 "$data/lost-asr-1.0.0.log" >"$tmp/out" 2>&1
-if grep -q '4013-class' "$tmp/out" && grep -q "^note: .*convention" "$tmp/out" &&
-    grep -q '^advice: *swap cable/port (a port on the computer, not a deep hub), then Recovery + Update' "$tmp/out"; then
+"$bin" explain --exit 245 "$data/lost-asr-1.0.0.log" >"$T/out" 2>&1
+if grep -q '4013-class' "$T/out" && grep -q "^note: .*convention" "$T/out" &&
+    grep -q '^advice: *swap cable/port (a port on the computer, not a deep hub), then Recovery + Update' "$T/out"; then
 	ok "4013 says bench convention and gives the first rung of the ladder"
 else
-	notok "4013 says bench convention and gives the first rung of the ladder" "$(cat "$tmp/out")"
+	notok "4013 says bench convention and gives the first rung of the ladder" "$(cat "$T/out")"
 fi
 
 # stdin, and the text alone (no --exit) still classifies
-if "$bin" explain - <"$data/status-53-master.log" >"$tmp/out" 2>&1 &&
-    [ "$(textval class "$tmp/out")" = device-reported ] && [ "$(textval code "$tmp/out")" = 53 ] &&
-    grep -qi '^advice:.*Face ID' "$tmp/out"; then
+if "$bin" explain - <"$data/status-53-master.log" >"$T/out" 2>&1 &&
+    [ "$(textval class "$T/out")" = device-reported ] && [ "$(textval code "$T/out")" = 53 ] &&
+    grep -qi '^advice:.*Face ID' "$T/out"; then
 	ok "explain - reads stdin and names the part for 53"
 else
-	notok "explain - reads stdin and names the part for 53" "$(cat "$tmp/out")"
+	notok "explain - reads stdin and names the part for 53" "$(cat "$T/out")"
 fi
 
-"$bin" explain "$tmp/does-not-exist.log" >/dev/null 2>&1
+"$bin" explain "$T/does-not-exist.log" >/dev/null 2>&1
 rc=$?
 [ $rc -eq 1 ] && ok "unreadable file exits 1" || notok "unreadable file exits 1" "rc=$rc"
 
@@ -95,28 +91,28 @@ fi
 	printf 'ERROR: \033[31mUnable to send data to ASR.\000 Sent 0 of 9 bytes.\233\n'
 	head -c 1048576 /dev/zero | tr '\0' 'A'
 	printf '\r\r\r\n'
-} >"$tmp/hostile.log"
-"$bin" explain --exit 1 "$tmp/hostile.log" >"$tmp/out" 2>&1
+} >"$T/hostile.log"
+"$bin" explain --exit 1 "$T/hostile.log" >"$T/out" 2>&1
 rc=$?
-if [ $rc -eq 0 ] && ! LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$tmp/out" &&
-    [ "$(textval code "$tmp/out" | cut -d" " -f1)" = "4013" ] && [ "$(wc -c <"$tmp/out")" -lt 8192 ]; then
+if [ $rc -eq 0 ] && ! LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$T/out" &&
+    [ "$(textval code "$T/out" | cut -d" " -f1)" = "4013" ] && [ "$(wc -c <"$T/out")" -lt 8192 ]; then
 	ok "hostile log: classified, output sanitized and bounded"
 else
-	notok "hostile log: classified, output sanitized and bounded" "rc=$rc" "$(head -c 2000 "$tmp/out" | cat -v)"
+	notok "hostile log: classified, output sanitized and bounded" "rc=$rc" "$(head -c 2000 "$T/out" | cat -v)"
 fi
-"$bin" explain --json --exit 1 "$tmp/hostile.log" >"$tmp/json" 2>&1
-if jq -e '.code == 4013 and (.decisive | test("[\u0000-\u001f]") | not)' "$tmp/json" >/dev/null 2>&1; then
+"$bin" explain --json --exit 1 "$T/hostile.log" >"$T/json" 2>&1
+if jq -e '.code == 4013 and (.decisive | test("[\u0000-\u001f]") | not)' "$T/json" >/dev/null 2>&1; then
 	ok "hostile log: --json is valid and sanitized"
 else
-	notok "hostile log: --json is valid and sanitized" "$(head -c 2000 "$tmp/json" | cat -v)"
+	notok "hostile log: --json is valid and sanitized" "$(head -c 2000 "$T/json" | cat -v)"
 fi
 
 # success says done with no class and no code in JSON
-"$bin" explain --json --exit 0 "$data/success-master.log" >"$tmp/json" 2>&1
-if jq -e '.state == "done" and .class == null and .code == null and .step == "upload_img"' "$tmp/json" >/dev/null; then
+"$bin" explain --json --exit 0 "$data/success-master.log" >"$T/json" 2>&1
+if jq -e '.state == "done" and .class == null and .code == null and .step == "upload_img"' "$T/json" >/dev/null; then
 	ok "success in JSON: state done, class and code null"
 else
-	notok "success in JSON: state done, class and code null" "$(cat "$tmp/json")"
+	notok "success in JSON: state done, class and code null" "$(cat "$T/json")"
 fi
 
-[ $bad -eq 0 ]
+done_testing
