@@ -95,9 +95,11 @@ check-asan: deps
 
 # The layers as a whitelist (scripts/check-layers): core files and core headers
 # include only libc headers and core headers; curses.h only in ui*.c, libusb.h
-# only in usbwatch.c. tests/integration/check_layers.sh shows it catches each.
+# only in usbwatch.c; and function definitions in style(9) form (scripts/check-style).
+# tests/integration/check_layers.sh shows both catch what they should.
 check-layers:
 	@scripts/check-layers
+	@scripts/check-style
 
 demo: deps
 	@$(MAKE) --no-print-directory all

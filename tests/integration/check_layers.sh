@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # check_layers.sh: scripts/check-layers (make check-layers) passes on the tree
-# and catches each kind of violation planted in a copy of it.
+# and catches each kind of violation planted in a copy of it; so does
+# scripts/check-style (function definitions in style(9) form).
 . "$IDB_TOP/tests/lib.sh"
 CL="$IDB_TOP/scripts/check-layers"
 
@@ -32,4 +33,9 @@ check "a core file may include libc and core headers" bash -c "
 	rm -rf '$T/ok'; mkdir -p '$T/ok'; cp -r '$IDB_TOP/src' '$IDB_TOP/include' '$T/ok/'
 	sed -i '1a #include <math.h>\n#include \"text.h\"' '$T/ok/src/core/sched.c'
 	'$CL' '$T/ok'"
+
+check "every function definition is in style(9) form" "$IDB_TOP/scripts/check-style"
+printf 'static int\nok_one(void)\n{\n\treturn 0;\n}\n\nstatic int bad_one(void)\n{\n\treturn 1;\n}\n' >"$T/style.c"
+check "a one-line definition is caught, and only that one" \
+	bash -c "! '$IDB_TOP/scripts/check-style' '$T/style.c' >'$T/style.out' && grep -q 'bad_one' '$T/style.out' && ! grep -q 'ok_one' '$T/style.out'"
 done_testing
