@@ -44,7 +44,7 @@ for l in open(sys.argv[1]):
 	bench_send "cancel 1-2.2"
 	check "$dialect: cancel ends the job cancelled" wait_event 20 event=job slot=1-2.2 state=cancelled
 	check "$dialect: no process of the cancelled job's group is left" \
-		bash -c "[ -n '$pid' ] && ! kill -0 -- -$pid 2>/dev/null && ! pgrep -f '[f]akerestore.*0xa10008' >/dev/null"
+		bash -c "[ -n '$pid' ] && ! kill -0 -- -$pid 2>/dev/null && ! pgrep -f '[f]akerestore.*0xa10008.*$T/' >/dev/null"
 	check "$dialect: a success ends done" wait_event 30 event=job slot=1-1.1 state=done
 	check "$dialect: device lost mid-upload is 4013 connection-lost at upload_fs" \
 		wait_event 30 event=job slot=1-1.2 state=failed class=connection-lost code=4013 step=upload_fs
@@ -100,7 +100,7 @@ for l in open(sys.argv[1]):
 	check "$dialect: the log is filed under the ECID" bash -c "case '$log' in */0000000000A10003/*) true;; *) false;; esac"
 	bench_stop
 	check "$dialect: exits 0" [ "$BENCH_RC" -eq 0 ]
-	check "$dialect: no fake restore process left" bash -c "! pgrep -f '[f]akerestore.*0xa100' >/dev/null"
+	check "$dialect: no fake restore process left" bash -c "! pgrep -f '[f]akerestore.*0xa100.*$T/' >/dev/null"
 	check "$dialect: history has every attempt closed" \
 		bash -c "[ \"\$(sqlite3 '$T/history.db' \"select count(*) from attempts where ended is null or ended = 0\")\" = 0 ] && [ \"\$(sqlite3 '$T/history.db' 'select count(*) from attempts')\" -ge 14 ]"
 	mv "$T/events.jsonl" "$T/events-$dialect.jsonl"

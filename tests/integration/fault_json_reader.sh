@@ -36,7 +36,7 @@ mkfifo "$T/cmd.fifo"
 	"$IDEVICEBENCH" --json --log-dir "$T/logs" --db "$T/history.db" -c "$T/bench.conf" --ipsw "$IPSW" \
 	<"$T/cmd.fifo" 2>"$T/bench.err" | python3 "$T/reader.py" "$T/events.jsonl" 15 "$T/rd") &
 exec 9>"$T/cmd.fifo"
-at_exit "pkill -f '[r]eader.scenario'"
+at_exit "pkill -f '$T/[r]eader.scenario'"
 
 ev_wait 20 event=device mode=recovery >/dev/null
 bench_send "update 1-1.1"
@@ -75,8 +75,8 @@ check "events flow again after the loss" alive
 check "the job's end was sent before the loss or its state is current" \
 	bash -c "grep -q '\"state\":\"done\"' '$T/events.jsonl' || [ -n '$lost_line' ]"
 bench_send quit
-for i in $(seq 1 100); do pgrep -f '[r]eader.scenario' >/dev/null || break; sleep 0.1; done
-check "quit still works" bash -c "! pgrep -f '[r]eader.scenario' >/dev/null"
+for i in $(seq 1 100); do pgrep -f "$T/[r]eader.scenario" >/dev/null || break; sleep 0.1; done
+check "quit still works" bash -c "! pgrep -f '$T/[r]eader.scenario' >/dev/null"
 check "history complete: the attempt is closed" history_complete "$T/history.db" 1
 exec 9>&-
 done_testing
