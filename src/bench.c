@@ -4,30 +4,28 @@
  * (console, JSON writer) are told what changed. Commands from a key or a
  * JSON line arrive in bench_exec().
  */
+#include <sys/file.h>
+
 #include <errno.h>
-#include <ev.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "array.h"
 #include "bench.h"
 #include "bench_int.h"
+#include "command.h"
 #include "config.h"
-#include "errclass.h"
 #include "idev.h"
-#include "ipsw.h"
 #include "models.h"
 #include "osutil.h"
 #include "owner.h"
 #include "policy.h"
-#include "restore_parse.h"
 #include "store.h"
 #include "text.h"
 #include "triage.h"

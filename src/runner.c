@@ -6,14 +6,14 @@
  * errclass.c) and written to the history. The one-time IPSW extraction for
  * idevicerestore 1.0.0 children holds the queue until it is done.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
-#include <ev.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
