@@ -74,6 +74,14 @@ $(BUILD)/tests/unit/test_job: tests/unit/test_job.c $(BUILD)/src/job.o $(BUILD)/
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/src/job.o $(BUILD)/src/osutil.o $(CORE_OBJ) $(LDFLAGS) $(LDSAN) \
 		-lev -lpthread -lcmocka
 
+# test_spawn_locks defines chdir() itself, as an LD_PRELOAD wrapper would: same link.
+$(BUILD)/tests/unit/test_spawn_locks: tests/unit/test_spawn_locks.c $(BUILD)/src/job.o $(BUILD)/src/osutil.o \
+    $(CORE_OBJ) tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/src/job.o $(BUILD)/src/osutil.o $(CORE_OBJ) \
+		$(LDFLAGS) $(LDSAN) \
+		-lev -lpthread -lcmocka
+
 TEST_BINS := $(UNIT_BIN)
 # Further test programs (benchsim, usbwatch tester, ...) come from mk/*.mk and append to TEST_BINS.
 -include mk/*.mk

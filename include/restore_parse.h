@@ -74,6 +74,17 @@ struct rp_summary {
 	unsigned long lines;		/* complete lines seen */
 	/* bitmask of recognised failure texts (RPF_*) */
 	unsigned flags;
+	/*
+	 * Added for logs pasted by people (no -P, consequences printed
+	 * before causes): the RPF_* of the earliest failure text that names
+	 * a cause, 0 if none; follow-on texts ("Unable to restore device")
+	 * only set flags. errclass lets the cause decide.
+	 */
+	unsigned cause;
+	bool generic_fail;		/* "Unable to restore device" and the like, no cause named */
+	bool back_in_recovery;		/* came back in recovery while awaited in restore mode */
+	bool usbmuxd_running;		/* usbmuxd's own log shows it was running */
+	bool crashed;			/* the shell reported the program died (segfault, abort) */
 };
 
 /* Recognised failure texts (see reference/idevicerestore.md). */
@@ -86,6 +97,8 @@ struct rp_summary {
 #define RPF_IPSW		0x0040	/* IPSW could not be opened / read / extracted */
 #define RPF_UNSUPPORTED		0x0080	/* Unable to discover device type / not supported */
 #define RPF_PERSONALIZE		0x0100	/* reconnected in X mode, personalization failed */
+#define RPF_CRASH		0x0200	/* "Segmentation fault (core dumped)" from a shell */
+#define RPF_SIGNING		0x0400	/* only as a cause: TSS failed (see tss_failed) */
 
 typedef void (*rp_event_cb)(void *arg, const struct rp_event *ev);
 

@@ -116,5 +116,12 @@ const char *store_backend(struct store *);
 void store_set_scope(struct store *, const char *bench);
 /* Writes waiting in the local spool for the server (0 with SQLite). */
 size_t store_spooled(struct store *);
+/*
+ * From now on never wait for the PostgreSQL server (call when the event loop
+ * starts): writes are queued to store_pg's worker thread, reads answer from
+ * what it fetched last. Before it, calls wait for their answers (start-up, tests).
+ */
+void store_set_async(struct store *);
+#define STORE_PG_CLOSE_MS	2000	/* store_close() waits this long for the last writes */
 
 #endif

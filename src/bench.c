@@ -879,6 +879,9 @@ bench_start(struct bench *b, char *err, size_t errlen)
 	const char *fault;
 
 	bench_check_store(b);
+	/* from here on the loop runs: a slow history server must not hold it */
+	if (b->store)
+		store_set_async(b->store);
 	if (b->store && store_interrupted_count(b->store) > 0)
 		bench_error(b, "%d restore attempt(s) left open by an earlier run were closed as interrupted",
 		    store_interrupted_count(b->store));

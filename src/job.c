@@ -7,9 +7,9 @@
  * from inside job_start(), so a program that cannot be executed takes the
  * same path as one that fails later.
  *
- * Exec errors travel back over a close-on-exec pipe: EOF on it means exec
- * succeeded, a record means it did not. The read is synchronous, which is
- * fine: the child either execs or fails within microseconds.
+ * The child is started with posix_spawn() (see job_spawn() for why not
+ * fork): a program that cannot be executed is known at once, and its job
+ * ends from the loop like any other.
  *
  * Output can be read in batches (spec->batch_reads, what the bench uses):
  * a pipe that brought less than a read buffer (64 KiB) since the last
@@ -32,6 +32,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,14 +59,14 @@ extern char **environ;
 #define JOB_SWEEP_SECS		2.0	/* how often the sweep looks for forgotten jobs */
 #define JOB_ZOMBIE_SWEEPS	2	/* an unreaped exit seen this often was missed by the loop */
 
-/* What a child that could not exec tells its parent. */
+/* Why a child could not be started: the stage and errno. */
 struct job_spawn_err {
 	int	stage;		/* JOB_STAGE_* */
-	int	err;		/* errno */
+	int	err;		/* errno, 0 when the child runs */
 };
 #define JOB_STAGE_EXEC		0
 #define JOB_STAGE_CHDIR		1
-#define JOB_STAGE_DUP		2
+#define JOB_STAGE_SETUP		2
 
 struct job_spawn {
 	const char *const	*argv;
@@ -183,114 +184,94 @@ job_envp(const char *const *add, char *err, size_t errlen)
 	return envp;
 }
 
-/* In the child between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn))
-job_child(const struct job_spawn *sp, int devnull, int errfd)
-{
-	struct job_spawn_err	 se = { JOB_STAGE_DUP, 0 };
-	struct sigaction	 sa;
-	sigset_t		 none;
-	int			 sig, fd;
-
-	setpgid(0, 0);
-
-	/* Handlers of ours must not run here, ignored signals must not stay ignored. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
-
-	if (dup2(devnull, STDIN_FILENO) == -1 ||
-	    dup2(sp->out_fd, STDOUT_FILENO) == -1 ||
-	    dup2(sp->err_fd, STDERR_FILENO) == -1)
-		goto fail;
-
-	if (sp->workdir != NULL && chdir(sp->workdir) == -1) {
-		se.stage = JOB_STAGE_CHDIR;
-		goto fail;
-	}
-
-	/* Keep 0-2 and the error pipe (moved to 3); nothing else leaks into the child. */
-	if (errfd != 3) {
-		if (dup2(errfd, 3) == -1)
-			goto fail;
-		errfd = 3;
-		(void)fcntl(errfd, F_SETFD, FD_CLOEXEC);
-	}
-	if (close_range(4, ~0U, 0) == -1) {
-		long	max = sysconf(_SC_OPEN_MAX);
-
-		if (max < 0 || max > 65536)
-			max = 65536;
-		for (fd = 4; fd < max; fd++)
-			(void)close(fd);
-	}
-
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-
-	se.stage = JOB_STAGE_EXEC;
-	execvpe(sp->argv[0], (char *const *)sp->argv,
-	    sp->envp != NULL ? sp->envp : environ);
-fail:
-	se.err = errno;
-	(void)!write(errfd, &se, sizeof(se));
-	_exit(127);
-}
-
 /*
- * Fork and exec. Returns the pid (the child is reaped by someone else) and
- * sets *se_out->err != 0 when the child could not exec; -1 with err set
- * when there is no child at all.
+ * Start the child with posix_spawn(), not fork() and exec(). A fork copies
+ * a process of several threads (libusb's, libirecovery's, the lockdownd
+ * worker's): any lock another thread held at that moment stays held in the
+ * child for ever. Under an LD_PRELOAD wrapper (umockdev's, in every bench
+ * simulation) chdir() and close() are such wrapped calls, and a child
+ * stuck on one before exec froze the whole bench in the read of its exec
+ * pipe (found by the chaos soak under valgrind: docs/RELIABILITY.md).
+ * glibc's posix_spawn runs the child on its own stack with the parent
+ * waiting, does every step with its internal, unwrapped system calls, and
+ * reports an exec failure as its return value, so nothing of ours runs in
+ * the child and nothing waits on it.
+ *
+ * Returns the pid, or 0 with *se_out set when no child runs (the program
+ * or the working directory cannot be used), or -1 with err set when the
+ * process could not spawn at all.
  */
 static pid_t
 job_spawn(const struct job_spawn *sp, struct job_spawn_err *se_out, char *err, size_t errlen)
 {
-	struct job_spawn_err	 se;
-	sigset_t		 all, old;
-	int			 ep[2], devnull, saved;
-	ssize_t			 n;
-	pid_t			 pid;
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 at;
+	sigset_t			 all, none;
+	pid_t				 pid = -1;
+	int				 dirfd = -1, rc;
 
 	memset(se_out, 0, sizeof(*se_out));
-	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+	if (sp->workdir != NULL &&
+	    (dirfd = open(sp->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		se_out->stage = JOB_STAGE_CHDIR;
+		se_out->err = errno;
+		return 0;
+	}
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
+		snprintf(err, errlen, "spawn: %s", strerror(rc));
+		if (dirfd != -1)
+			close(dirfd);
 		return -1;
 	}
-	if (pipe2(ep, O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		close(devnull);
+	if ((rc = posix_spawnattr_init(&at)) != 0) {
+		snprintf(err, errlen, "spawn: %s", strerror(rc));
+		posix_spawn_file_actions_destroy(&fa);
+		if (dirfd != -1)
+			close(dirfd);
 		return -1;
 	}
-
-	/* Nothing of ours may run in the child before its signals are reset. */
+	/* its own group, every signal at its default, none blocked */
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0)
-		job_child(sp, devnull, ep[1]);
-	saved = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	close(ep[1]);
-	close(devnull);
-	if (pid == -1) {
-		snprintf(err, errlen, "fork: %s", strerror(saved));
-		close(ep[0]);
-		return -1;
+	sigemptyset(&none);
+	rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK);
+	if (rc == 0)
+		rc = posix_spawnattr_setpgroup(&at, 0);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigdefault(&at, &all);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigmask(&at, &none);
+	/* stdin from /dev/null, stdout and stderr on the pipes, nothing else open */
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, sp->out_fd, STDOUT_FILENO);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, sp->err_fd, STDERR_FILENO);
+	if (rc == 0 && dirfd != -1)
+		rc = posix_spawn_file_actions_addfchdir_np(&fa, dirfd);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+	if (rc == 0) {
+		rc = posix_spawnp(&pid, sp->argv[0], &fa, &at, (char *const *)sp->argv,
+		    sp->envp != NULL ? sp->envp : environ);
+		if (rc != 0) {
+			se_out->stage = JOB_STAGE_EXEC;
+			se_out->err = rc;
+			pid = 0;
+		}
+	} else {
+		se_out->stage = JOB_STAGE_SETUP;
+		se_out->err = rc;
+		pid = 0;
 	}
-	/* Also here, so the group exists before anyone signals it. */
-	(void)setpgid(pid, pid);
-
-	do
-		n = read(ep[0], &se, sizeof(se));
-	while (n == -1 && errno == EINTR);
-	close(ep[0]);
-	if (n == (ssize_t)sizeof(se)) {
-		*se_out = se;
-		if (se_out->err == 0)
-			se_out->err = EIO;
-	}
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	if (dirfd != -1)
+		close(dirfd);
+	/* Also here, so the group exists before anyone signals it (fails harmlessly after exec). */
+	if (pid > 0)
+		(void)setpgid(pid, pid);
 	return pid;
 }
 
@@ -302,13 +283,21 @@ job_spawn_text(const struct job_spawn *sp, const struct job_spawn_err *se, char 
 	case JOB_STAGE_CHDIR:
 		snprintf(buf, len, "chdir %s: %s", sp->workdir, strerror(se->err));
 		break;
-	case JOB_STAGE_DUP:
-		snprintf(buf, len, "dup2: %s", strerror(se->err));
+	case JOB_STAGE_SETUP:
+		snprintf(buf, len, "spawn: %s", strerror(se->err));
 		break;
 	default:
 		snprintf(buf, len, "%s: %s", sp->argv[0], strerror(se->err));
 		break;
 	}
+}
+
+/* Signal the job's process group; never anything else (a job that never started has no pid). */
+static void
+job_killpg(struct job *job, int sig)
+{
+	if (job->pid > 0)
+		(void)kill(-job->pid, sig);
 }
 
 /* The caller hears of a log problem once per job. */
@@ -603,7 +592,7 @@ job_check_done(struct job *job)
 	job_stop_all(job);
 	/* We wanted the group dead: no straggler outlives the job. */
 	if (job->term_sent)
-		(void)kill(-job->pid, SIGKILL);
+		job_killpg(job, SIGKILL);
 	ex = job->exit;
 	if (job->cbs.done_cb != NULL)
 		job->cbs.done_cb(job->arg, &ex);
@@ -718,7 +707,7 @@ job_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	(void)kill(-job->pid, SIGKILL);
+	job_killpg(job, SIGKILL);
 	job_read_now(job, 0);
 	job_read_now(job, 1);
 	job_close_pipe(job, 0);
@@ -781,7 +770,7 @@ job_sweep_one(struct job *job)
 	job->status_in = true;
 	ev_timer_stop(job->loop, &job->stall_w);
 	job_resume(job);
-	(void)kill(-job->pid, SIGKILL);
+	job_killpg(job, SIGKILL);
 	job_read_now(job, 0);
 	job_read_now(job, 1);
 	job_close_pipe(job, 0);
@@ -820,7 +809,7 @@ job_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	(void)kill(-job->pid, SIGKILL);
+	job_killpg(job, SIGKILL);
 }
 
 /* First reason wins; later requests neither rename nor restart the grace. */
@@ -829,7 +818,7 @@ job_terminate(struct job *job)
 {
 	job->term_sent = true;
 	ev_timer_stop(job->loop, &job->stall_w);
-	(void)kill(-job->pid, SIGTERM);
+	job_killpg(job, SIGTERM);
 	ev_timer_set(&job->kill_w, job->kill_grace, 0.);
 	ev_timer_start(job->loop, &job->kill_w);
 }
@@ -858,6 +847,8 @@ job_start_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (job->log_pending[0] != '\0')
 		job_log_error(job, job->log_pending);
+	/* a job whose program could not be started ends here, from the loop */
+	job_check_done(job);
 }
 
 /* Start a child as spec says; NULL with a reason in err if nothing could be started. */
@@ -941,22 +932,28 @@ job_start(struct ev_loop *loop, const struct job_spec *spec, const struct job_cb
 	job->fd[0] = po[0];
 	job->fd[1] = pe[0];
 
-	/* Safe although the child may be gone: libev reaps only from the loop. */
 	ev_child_init(&job->child_w, job_child_cb, job->pid, 0);
-	ev_child_start(loop, &job->child_w);
-	job_all_link(job);
+	if (job->pid > 0) {
+		/* Safe although the child may be gone: libev reaps only from the loop. */
+		ev_child_start(loop, &job->child_w);
+		job_all_link(job);
+	}
 
 	ev_init(&job->stall_w, job_stall_cb);
 	ev_init(&job->kill_w, job_kill_cb);
 	ev_init(&job->drain_w, job_drain_cb);
 	ev_timer_init(&job->start_w, job_start_cb, 0., 0.);
 
-	if (se.err != 0) {
-		/* No output will come; the exit status (127) completes the job. */
+	if (job->pid == 0) {
+		/* No child: the job ends from the loop, as a shell's 127 would say. */
 		job->exit.spawn_failed = true;
+		job->exit.exited = true;
+		job->exit.exit_status = 127;
+		job->status_in = true;
 		job_spawn_text(&sp, &se, job->exit.spawn_error, sizeof(job->exit.spawn_error));
 		job_close_pipe(job, 0);
 		job_close_pipe(job, 1);
+		ev_timer_start(loop, &job->start_w);
 	} else {
 		for (i = 0; i < 2; i++) {
 			(void)fcntl(job->fd[i], F_SETFL,
@@ -971,7 +968,7 @@ job_start(struct ev_loop *loop, const struct job_spec *spec, const struct job_cb
 			ev_timer_again(loop, &job->stall_w);
 		}
 	}
-	if (job->log_pending[0] != '\0')
+	if (job->log_pending[0] != '\0' && !ev_is_active(&job->start_w))
 		ev_timer_start(loop, &job->start_w);
 	return job;
 
@@ -1037,7 +1034,7 @@ job_free(struct job *job)
 	if (job == NULL)
 		return;
 	if (!job->done && job->pid > 0)
-		(void)kill(-job->pid, SIGKILL);	/* libev still reaps it */
+		job_killpg(job, SIGKILL);	/* libev still reaps it */
 	job_all_unlink(job);
 	job_stop_all(job);
 	free(job->log_path);
@@ -1113,37 +1110,33 @@ job_probe_version(const char *prog, char *out, size_t outlen)
 	sp.out_fd = sp.err_fd = p[1];
 	pid = job_spawn(&sp, &se, err, sizeof(err));
 	close(p[1]);
-	if (pid == -1) {
+	if (pid <= 0) {
 		close(p[0]);
 		return -1;
 	}
-	if (se.err == 0) {
-		deadline = (long)(os_mono() * 1000) + JOB_PROBE_TIMEOUT_MS;
-		pfd.fd = p[0];
-		pfd.events = POLLIN;
-		while (len < sizeof(buf) && memchr(buf, '\n', len) == NULL) {
-			if ((left = deadline - (long)(os_mono() * 1000)) <= 0)
-				break;
-			if (poll(&pfd, 1, (int)left) == -1) {
-				if (errno == EINTR)
-					continue;
-				break;
-			}
-			n = read(p[0], buf + len, sizeof(buf) - len);
-			if (n == -1 && errno == EINTR)
+	deadline = (long)(os_mono() * 1000) + JOB_PROBE_TIMEOUT_MS;
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	while (len < sizeof(buf) && memchr(buf, '\n', len) == NULL) {
+		if ((left = deadline - (long)(os_mono() * 1000)) <= 0)
+			break;
+		if (poll(&pfd, 1, (int)left) == -1) {
+			if (errno == EINTR)
 				continue;
-			if (n <= 0)
-				break;
-			len += (size_t)n;
+			break;
 		}
+		n = read(p[0], buf + len, sizeof(buf) - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
 	}
 	close(p[0]);
 	/* We reap it ourselves; libev's later waitpid(-1) finds nothing of it. */
 	(void)kill(-pid, SIGKILL);
 	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 		;
-	if (se.err != 0)
-		return -1;
 
 	for (line = 0; line < len && buf[line] != '\n' && buf[line] != '\r'; line++)
 		;

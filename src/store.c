@@ -208,6 +208,9 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	/* a moment for the last writes; what does not land stays in the spool */
+	if (st->pg != NULL && !st->readonly)
+		PG->wait(st->pg, STORE_PG_CLOSE_MS);
 	if (!st->readonly)
 		(void)store_sqlite_flush(st);
 	store_db_close(st);
@@ -337,6 +340,14 @@ store_set_scope(struct store *st, const char *bench)
 		st->scope[0] = '\0';
 	else
 		text_sanitize(st->scope, sizeof(st->scope), bench, strlen(bench));
+}
+
+/* Never wait for the server from now on (the bench's loop runs). */
+void
+store_set_async(struct store *st)
+{
+	if (st != NULL && st->pg != NULL && !st->readonly)
+		PG->wait(st->pg, 0);
 }
 
 /* A random (version 4) UUID: the key that makes every replay idempotent. */

@@ -31,11 +31,17 @@ struct store_pg;
 struct store_pg_ops {
 	struct store_pg	*(*create)(const char *url);
 	void		 (*destroy)(struct store_pg *);
+	/* How long calls wait for the server: <0 for their answer, 0 never, >0 ms in all. */
+	void		 (*wait)(struct store_pg *, int ms);
 	/* With migrate, create or upgrade the schema. 0, -1 (err set), -2 newer schema. */
 	int		 (*connect)(struct store_pg *, bool migrate, char *err, size_t errlen);
 	void		 (*disconnect)(struct store_pg *);
 	bool		 (*connected)(struct store_pg *);
-	/* Insert or update an attempt by its uuid; sets *id to the row id. */
+	/*
+	 * Insert or update an attempt by its uuid; sets *id to the row id. 0 done,
+	 * -1 failed, 1 queued and not on the server yet (ask again later; the same
+	 * for put_op, whose order is kept).
+	 */
 	int		 (*put_attempt)(struct store_pg *, const struct store_attempt *,
 			    const char *uuid, long pid, long *id);
 	int		 (*put_op)(struct store_pg *, const struct store_op *, const char *bench);

@@ -398,9 +398,10 @@ size_t
 store_pg_flush(struct store *st)
 {
 	struct store_attempt	 sa;
-	size_t			 i, done = 0;
+	size_t			 i, keep = 0, queued = 0;
 	long			 id;
 	bool			 ok = true;
+	int			 rc;
 
 	if (st->readonly)
 		return 0;
@@ -416,9 +417,13 @@ store_pg_flush(struct store *st)
 		if (!a->need_insert && !a->need_update)
 			continue;
 		store_mem_to_attempt(st, a, &sa);
-		if (PG->put_attempt(st->pg, &sa, a->uuid, (long)getpid(), &id) != 0) {
+		if ((rc = PG->put_attempt(st->pg, &sa, a->uuid, (long)getpid(), &id)) < 0) {
 			ok = false;
 			break;
+		}
+		if (rc > 0) {
+			queued++;	/* on its way; the spool keeps it meanwhile */
+			continue;
 		}
 		a->dbid = id;
 		a->need_insert = a->need_update = false;
@@ -426,19 +431,22 @@ store_pg_flush(struct store *st)
 			spool_forget(st, "pg_spool_attempts", a->uuid);
 		a->spooled = false;
 	}
-	while (ok && done < st->nops) {
-		if (PG->put_op(st->pg, &st->ops[done], st->bench) != 0) {
-			ok = false;
-			break;
+	/* the server takes ops in the order given: one placed leaves the queue */
+	for (i = 0; i < st->nops; i++) {
+		if (ok && (rc = PG->put_op(st->pg, &st->ops[i], st->bench)) == 0) {
+			if (st->ops[i].spooled)
+				spool_forget(st, "pg_spool_ops", st->ops[i].uuid);
+			continue;
 		}
-		if (st->ops[done].spooled)
-			spool_forget(st, "pg_spool_ops", st->ops[done].uuid);
-		done++;
+		if (ok && rc < 0)
+			ok = false;
+		else if (ok)
+			queued++;
+		if (keep != i)
+			st->ops[keep] = st->ops[i];
+		keep++;
 	}
-	if (done > 0) {
-		memmove(st->ops, st->ops + done, (st->nops - done) * sizeof(*st->ops));
-		st->nops -= done;
-	}
+	st->nops = keep;
 	if (!ok) {
 		store_pg_fail(st);
 		spool_save(st);
@@ -447,5 +455,9 @@ store_pg_flush(struct store *st)
 	st->prob = PROB_NONE;
 	st->problem[0] = '\0';
 	st->last_fail = 0;
+	if (queued > 0) {
+		spool_save(st);
+		return store_pending(st);
+	}
 	return 0;
 }

@@ -136,10 +136,33 @@ signal_name(int sig)
 	return NULL;
 }
 
+/* The communication code of one RPF_* family, 0 if it is not one. */
+static int
+comm_code_of(unsigned flag)
+{
+	switch (flag) {
+	case RPF_LOST_RESTORE:
+		return 4013;
+	case RPF_NO_RESTORE_MODE:
+	case RPF_PERSONALIZE:
+		return 4014;
+	case RPF_LOST_COMPONENT:
+		return 4005;
+	case RPF_LOST_NORMAL:
+		return 9;
+	}
+	return 0;
+}
+
 /* The communication code idevicerestore's own words point at, 0 if none. */
 static int
 comm_code_from_text(const struct rp_summary *p)
 {
+	int	code;
+
+	/* the earliest cause, not the follow-on lines after it */
+	if ((code = comm_code_of(p->cause)) != 0)
+		return code;
 	if (p->flags & RPF_LOST_RESTORE)
 		return 4013;
 	if (p->flags & (RPF_NO_RESTORE_MODE | RPF_PERSONALIZE))
@@ -231,6 +254,63 @@ set(struct err_result *out, enum err_class cls, int code)
 	out->code = code;
 }
 
+/*
+ * Text alone, a cause named: its family decides. Returns false to leave
+ * the decision to the usual order (a signing failure is told there).
+ */
+static bool
+decide_cause(const struct rp_summary *p, struct err_result *out, char *msg,
+    size_t len)
+{
+	int	code;
+
+	switch (p->cause) {
+	case RPF_IPSW:
+		set(out, EC_IPSW, ERR_NOCODE);
+		snprintf(msg, len,
+		    "ipsw: the firmware file cannot be opened or read");
+		return true;
+	case RPF_UNSUPPORTED:
+		set(out, EC_UNSUPPORTED, ERR_NOCODE);
+		snprintf(msg, len, "unsupported: this idevicerestore "
+		    "does not know this device model");
+		return true;
+	case RPF_NO_DEVICE:
+		set(out, EC_NO_DEVICE, ERR_NOCODE);
+		snprintf(msg, len,
+		    "no device: idevicerestore found no device to restore");
+		return true;
+	case RPF_USBMUXD:
+		set(out, EC_USBMUXD, ERR_NOCODE);
+		snprintf(msg, len, "usbmuxd: idevicerestore could not talk "
+		    "to usbmuxd; is it running?");
+		return true;
+	case RPF_CRASH:
+		set(out, EC_CRASHED, ERR_NOCODE);
+		snprintf(msg, len, "crashed: the restore program died "
+		    "(the shell said so) %s", "");
+		return true;
+	}
+	if ((code = comm_code_of(p->cause)) == 0)
+		return false;
+	/*
+	 * "Make sure that usbmuxd is running" after a device that did not
+	 * show up in restore mode: usbmuxd is the suspect only while nothing
+	 * says otherwise (it came back in recovery, or usbmuxd's own log
+	 * shows it running).
+	 */
+	if (code == 4014 && (p->flags & RPF_USBMUXD) && !p->back_in_recovery &&
+	    !p->usbmuxd_running) {
+		set(out, EC_USBMUXD, ERR_NOCODE);
+		snprintf(msg, len, "usbmuxd: the device did not show up "
+		    "in restore mode; is usbmuxd running?");
+		return true;
+	}
+	set(out, EC_CONNECTION_LOST, code);
+	comm_message(out, msg, len);
+	return true;
+}
+
 /* Decide the outcome of one restore attempt. */
 void
 errclass_decide(const struct err_input *in, struct err_result *out)
@@ -288,7 +368,10 @@ errclass_decide(const struct err_input *in, struct err_result *out)
 		else
 			snprintf(msg, sizeof msg,
 			    "device reported status %d %s", code, w);
-	} else if (p->tss_failed) {
+	} else if (p->cause != 0 && p->cause != RPF_SIGNING &&
+	    decide_cause(p, out, msg, sizeof msg)) {
+		/* the earliest failure that names a cause decides */
+	} else if (p->tss_failed || p->cause == RPF_SIGNING) {
 		set(out, EC_SIGNING, 3194);
 		if (p->have_tss && p->tss_status == -1)
 			snprintf(msg, sizeof msg, "3194-class: could not reach "
@@ -318,6 +401,10 @@ errclass_decide(const struct err_input *in, struct err_result *out)
 		    "in restore mode; is usbmuxd running?");
 	} else if ((code = comm_code_from_text(p)) != 0) {
 		set(out, EC_CONNECTION_LOST, code);
+		comm_message(out, msg, sizeof msg);
+	} else if (p->generic_fail && p->max_step >= STEP_UPLOAD_FS) {
+		/* "Unable to restore device" with no cause, once the restore proper ran */
+		set(out, EC_CONNECTION_LOST, 4013);
 		comm_message(out, msg, sizeof msg);
 	} else if (!in->exited && in->signal != 0) {
 		set(out, EC_CRASHED, ERR_NOCODE);

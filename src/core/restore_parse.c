@@ -11,11 +11,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "restore_parse.h"
 #include "text.h"
 
 #define RP_LINE_CAP	4096
+#define RP_WRAP		80	/* a Windows console's width */
 
 struct restore_parse {
 	rp_event_cb		 cb;
@@ -27,11 +29,22 @@ struct restore_parse {
 		char		 line[RP_LINE_CAP + 1];
 		size_t		 len;
 		int		 after_cr;	/* last byte was \r: a \n right after is not a new break */
+		char		 wrapped[RP_WRAP + 1]; /* the last line, when a console may have wrapped it */
+		size_t		 wraplen;
 	}			 in[RP_STREAMS];
 	int			 finished_input;
 
 	int			 in_device_log;	/* inside "Log is available:" text from the device */
 	int			 decisive_rank;
+
+	/* logs without -P: the step comes from idevicerestore's messages */
+	int			 have_progress;	/* a `progress:` line was seen: it rules */
+	int			 implied_pct;	/* percent of the last phase a message placed */
+	int			 in_tss;	/* a TSS request is under way */
+	int			 awaiting_restore; /* "Waiting for device to enter restore mode" */
+	int			 depth;		/* nesting of pieces cut out of one line */
+	int			 pct_from_progress; /* the percent came from a `progress:` line */
+	int			 pct_from_bar;	/* ... or from a bar */
 };
 
 /* How well a recognised text explains a failure; the highest wins, ties keep the first. */
@@ -43,6 +56,7 @@ enum {
 	RANK_MEDIUM = 60,
 	RANK_GOOD = 70,
 	RANK_STRONG = 80,
+	RANK_CAUSE = 82,	/* the earliest text that names a cause */
 	RANK_TSS = 85,
 	RANK_STATUS = 90
 };
@@ -175,6 +189,12 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+static int
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 /*
  * 10^-k as repeated division by 10 gives it, k = 0..15: the same doubles
  * the loop below computed one division per digit (divisions are slow and
@@ -303,6 +323,37 @@ set_finished(struct restore_parse *rp, const char *line, size_t len)
 	}
 }
 
+static inline int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/*
+ * A message placed the run at step/pct (logs without -P). Steps only go
+ * forward here: a later retry's messages or a paste out of order must not
+ * move the run back. Within a step a later phase sets the percent; the
+ * bars in between may refine it. `progress:` lines, when there are any,
+ * rule alone.
+ */
+static void
+infer_step(struct restore_parse *rp, int step, int pct)
+{
+	if (rp->have_progress || step < 0 || step >= STEP__COUNT)
+		return;
+	if (step > rp->sum.step) {
+		rp->implied_pct = pct;
+		/* a tail that starts with bars: their percent is all there is */
+		if (rp->sum.step == STEP_NONE && rp->pct_from_bar)
+			set_step(rp, step, rp->sum.percent);
+		else
+			set_step(rp, step, pct);
+	} else if (step == rp->sum.step && pct > rp->implied_pct) {
+		rp->implied_pct = pct;
+		rp->sum.percent = clamp_percent(pct);
+	}
+}
+
 /* `progress: <step> <fraction>` */
 static int
 match_progress(struct restore_parse *rp, const char *s)
@@ -320,6 +371,9 @@ match_progress(struct restore_parse *rp, const char *s)
 		return 0;
 	if (step < 0 || step >= STEP__COUNT)
 		return 1;	/* a progress line, but not one we can place */
+	rp->have_progress = 1;
+	rp->pct_from_progress = 1;
+	rp->pct_from_bar = 0;
 	if (step == STEP_UPLOAD_IMG)
 		set_dialect(rp, DIALECT_MASTER);
 	set_step(rp, (int)step, frac * 100.0);
@@ -330,6 +384,8 @@ match_progress(struct restore_parse *rp, const char *s)
 		set_finished(rp, s, strlen(s));
 	return 1;
 }
+
+static void parse_line(struct restore_parse *, char *, size_t);
 
 /*
  * Bars: 1.0.0 "[=====     ]  42.0%", master "Label [====   ]  42.0% ".
@@ -362,7 +418,17 @@ match_bar(struct restore_parse *rp, const char *s)
 	else
 		set_dialect(rp, DIALECT_1_0_0);
 	rp->sum.percent = clamp_percent(v);
+	rp->pct_from_progress = 0;
+	rp->pct_from_bar = 1;
 	emit(rp, RP_PROGRESS, 0, s, strlen(s));
+	/* a terminal paste glues the next line to the bar: "19.0%ERROR: ..." */
+	for (p++; *p == ' '; p++)
+		;
+	if (*p != '\0' && rp->depth < 4) {
+		rp->depth++;
+		parse_line(rp, (char *)(uintptr_t)p, strlen(p));
+		rp->depth--;
+	}
 	return 1;
 }
 
@@ -370,8 +436,8 @@ match_bar(struct restore_parse *rp, const char *s)
 static int
 match_label(struct restore_parse *rp, const char *s)
 {
-	const char	*p;
-	double		 v;
+	const char	*p, *q;
+	double		 v, half;
 
 	if (!(*s >= 'A' && *s <= 'Z'))
 		return 0;
@@ -386,9 +452,22 @@ match_label(struct restore_parse *rp, const char *s)
 	/* "%5.1f" always has a point: "BoardID: 0" is not a label line */
 	if (strchr(p, '.') == NULL && strchr(p, ',') == NULL)
 		return 0;
+	q = p;
 	if ((p = parse_decimal(p, &v)) == NULL || *p != '\0' || v > 1.0)
 		return 0;
 	set_dialect(rp, DIALECT_MASTER);
+	/*
+	 * "Uploading:   0.6" has one decimal; a `progress:` line's 61.2345%
+	 * that it rounds to is the finer figure: keep it.
+	 */
+	for (half = 50.0, q = strpbrk(q, ".,") + 1; is_digit(*q); q++)
+		half /= 10;
+	if (rp->pct_from_progress && v * 100.0 - rp->sum.percent <= half &&
+	    rp->sum.percent - v * 100.0 <= half) {
+		emit(rp, RP_PROGRESS, 0, s, strlen(s));
+		return 1;
+	}
+	rp->pct_from_progress = 0;
 	rp->sum.percent = clamp_percent(v * 100.0);
 	emit(rp, RP_PROGRESS, 0, s, strlen(s));
 	return 1;
@@ -506,6 +585,19 @@ got_tss(struct restore_parse *rp, long status, const char *s, size_t len)
 	emit(rp, RP_TSS, status, s, len);
 }
 
+static void
+tss_failed(struct restore_parse *rp, int rank, const char *msg, size_t len)
+{
+	rp->sum.tss_failed = true;
+	if (rp->sum.cause == 0) {
+		rp->sum.cause = RPF_SIGNING;
+		if (rank < RANK_CAUSE)
+			rank = RANK_CAUSE;
+	}
+	set_decisive(rp, rank, msg, len);
+	infer_step(rp, STEP_PREPARE, 20);
+}
+
 /* TSS (signing) lines; message is the line with any ERROR: prefix stripped. */
 static int
 match_tss(struct restore_parse *rp, const char *msg, size_t len)
@@ -517,6 +609,12 @@ match_tss(struct restore_parse *rp, const char *msg, size_t len)
 		if ((p = strstr(p, "STATUS=")) != NULL &&
 		    parse_long(p + 7, &status) != NULL)
 			got_tss(rp, status, msg, len);
+		else {
+			/* a web page instead of an answer (403 Forbidden, a proxy) */
+			got_tss(rp, 0, msg, len);
+			tss_failed(rp, RANK_MEDIUM, msg, len);
+		}
+		rp->in_tss = 0;
 		return 1;
 	}
 	if (starts(msg, "TSS request failed")) {
@@ -524,124 +622,207 @@ match_tss(struct restore_parse *rp, const char *msg, size_t len)
 		if ((p = strstr(msg, "status=")) != NULL)
 			parse_long(p + 7, &status);
 		got_tss(rp, status, msg, len);
-		rp->sum.tss_failed = true;
-		set_decisive(rp, RANK_TSS, msg, len);
+		tss_failed(rp, RANK_TSS, msg, len);
 		return 1;
 	}
 	if (strstr(msg, "response successfully received") != NULL ||
 	    starts(msg, "Received SHSH blobs")) {
 		got_tss(rp, 0, msg, len);
 		rp->sum.tss_failed = false;
+		if (rp->sum.cause == RPF_SIGNING)
+			rp->sum.cause = 0;	/* a retry got through */
+		rp->in_tss = 0;
 		return 1;
 	}
-	if (strstr(msg, "gs.apple.com") != NULL &&
+	if ((strstr(msg, "gs.apple.com") != NULL || rp->in_tss) &&
 	    (strstr(msg, "Could not resolve host") != NULL ||
 	    strstr(msg, "Failed to connect to") != NULL ||
+	    strstr(msg, "Empty reply from server") != NULL ||
 	    strstr(msg, "timed out") != NULL)) {
 		got_tss(rp, -1, msg, len);
+		/*
+		 * idevicerestore retries, but cannot go on without an answer:
+		 * unless a later attempt gets through, this is the cause
+		 */
+		if (rp->sum.cause == 0)
+			rp->sum.cause = RPF_SIGNING;
 		set_decisive(rp, RANK_MEDIUM, msg, len);
 		return 1;
 	}
 	if (starts(msg, "Unable to get SHSH blobs")) {
-		rp->sum.tss_failed = true;
-		set_decisive(rp, RANK_WEAK + 5, msg, len);
+		tss_failed(rp, RANK_WEAK + 5, msg, len);
 		return 1;
 	}
 	if (starts(msg, "Unable to send TSS request")) {
-		rp->sum.tss_failed = true;
-		set_decisive(rp, RANK_WEAK, msg, len);
+		tss_failed(rp, RANK_WEAK, msg, len);
 		return 1;
 	}
 	return 0;
 }
 
+/*
+ * Failure texts, in lower case: they are matched against a lower-case copy
+ * of the message (a decade of releases spelt "Normal mode" and "normal
+ * mode"). cause: the text names what went wrong,
+ * so the earliest one decides; 0: a follow-on that only says where the run
+ * gave up ("Unable to send iBEC" after the IPSW could not be read, "Unable
+ * to place device into restore mode" after a lost component). step/pct:
+ * where idevicerestore prints it (idevicerestore.c, restore.c), to place a
+ * log that has no `progress:` lines; STEP_NONE when it may come anywhere.
+ */
 static const struct {
 	const char	*text;
 	unsigned	 flag;
 	int		 rank;
 	int		 exact;		/* the whole message, not a part of it */
+	int		 cause;
+	int		 step, pct;
 } fail_texts[] = {
-	{ "Unable to discover device mode", RPF_NO_DEVICE, RANK_GOOD, 0 },
-	{ "No device found", RPF_NO_DEVICE, RANK_GOOD, 0 },
+	{ "unable to discover device mode", RPF_NO_DEVICE, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
+	{ "no device found", RPF_NO_DEVICE, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
 
-	{ "Unable to place device into recovery mode from normal mode",
-	    RPF_LOST_NORMAL, RANK_GOOD, 0 },
-	{ "Unable to find device", RPF_LOST_NORMAL, RANK_MEDIUM, 1 },
-	{ "Failed to enter recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0 },
-	{ "Unable to enter recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0 },
+	{ "unable to place device into recovery mode from normal mode",
+	    RPF_LOST_NORMAL, RANK_GOOD, 0, 0, STEP_PREPARE, 25 },
+	{ "unable to find device", RPF_LOST_NORMAL, RANK_MEDIUM, 1, 1, STEP_PREPARE, 25 },
+	{ "failed to enter recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0, 1, STEP_PREPARE, 25 },
+	{ "unable to connect to device in recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0, 1, STEP_PREPARE, 25 },
+	{ "unable to enter recovery mode", RPF_LOST_NORMAL, RANK_MEDIUM, 0, 0, STEP_PREPARE, 25 },
 
-	{ " component: ", RPF_LOST_COMPONENT, RANK_STRONG, 0 },
-	{ "Device did not disconnect", RPF_LOST_COMPONENT, RANK_STRONG - 5, 0 },
-	{ "Device did not reconnect", RPF_LOST_COMPONENT, RANK_STRONG - 5, 0 },
-	{ "Unable to place device into recovery mode from DFU mode",
-	    RPF_LOST_COMPONENT, RANK_GOOD, 0 },
-	{ "Unable to send iBSS", RPF_LOST_COMPONENT, RANK_WEAK, 0 },
-	{ "Unable to send iBEC", RPF_LOST_COMPONENT, RANK_WEAK, 0 },
-	{ "Unable to send APTicket", RPF_LOST_COMPONENT, RANK_WEAK, 0 },
-	{ "Unable to send Ramdisk", RPF_LOST_COMPONENT, RANK_WEAK, 0 },
-	{ "Unable to send DeviceTree", RPF_LOST_COMPONENT, RANK_WEAK, 0 },
-	{ "Unable to send KernelCache", RPF_LOST_COMPONENT, RANK_WEAK, 0 },
-	{ "Unable to send AppleLogo", RPF_LOST_COMPONENT, RANK_WEAK, 0 },
-	{ "Unable to send data: ", RPF_LOST_COMPONENT, RANK_GOOD, 0 },
-	{ "Unable to execute iBEC", RPF_LOST_COMPONENT, RANK_WEAK, 0 },
-	{ "Unable to connect to recovery device", RPF_LOST_COMPONENT, RANK_MEDIUM, 0 },
-	{ "Unable to connect to DFU device", RPF_LOST_COMPONENT, RANK_MEDIUM, 0 },
-	{ "Failed to place device in restore mode", RPF_LOST_COMPONENT, RANK_MEDIUM, 0 },
+	{ " component: ", RPF_LOST_COMPONENT, RANK_STRONG, 0, 1, STEP_PREPARE, 30 },
+	{ "device did not disconnect", RPF_LOST_COMPONENT, RANK_STRONG - 5, 0, 1, STEP_PREPARE, 30 },
+	{ "device did not reconnect", RPF_LOST_COMPONENT, RANK_STRONG - 5, 0, 1, STEP_PREPARE, 30 },
+	{ "unable to place device into recovery mode from dfu mode",
+	    RPF_LOST_COMPONENT, RANK_GOOD, 0, 0, STEP_PREPARE, 30 },
+	{ "unable to send ibss", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 30 },
+	{ "unable to send ibec", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 30 },
+	{ "unable to send apticket", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 30 },
+	{ "unable to send ramdisk", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
+	{ "unable to send devicetree", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
+	{ "unable to send kernelcache", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
+	{ "unable to send applelogo", RPF_LOST_COMPONENT, RANK_WEAK, 0, 0, STEP_PREPARE, 70 },
+	{ "unable to send data: ", RPF_LOST_COMPONENT, RANK_GOOD, 0, 1, STEP_PREPARE, 30 },
+	{ "unable to execute ibec", RPF_LOST_COMPONENT, RANK_WEAK, 0, 1, STEP_PREPARE, 30 },
+	{ "unable to connect to recovery device", RPF_LOST_COMPONENT, RANK_MEDIUM, 0, 1, STEP_PREPARE, 30 },
+	{ "unable to connect to dfu device", RPF_LOST_COMPONENT, RANK_MEDIUM, 0, 1, STEP_PREPARE, 30 },
 
-	{ "Device failed to enter restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0 },
-	{ "Unable to place device into restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0 },
-	{ "most likely image personalization failed", RPF_PERSONALIZE, RANK_STRONG, 0 },
-	{ "usbmuxd is running", RPF_USBMUXD, RANK_STRONG - 5, 0 },
-	{ "usbmuxd", RPF_USBMUXD, RANK_MEDIUM, 0 },
+	/* the ramdisk and kernel were sent; the device never showed up in restore mode */
+	{ "failed to place device in restore mode", RPF_NO_RESTORE_MODE, RANK_MEDIUM, 0, 1, STEP_PREPARE, 70 },
+	{ "device failed to enter restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0, 1, STEP_PREPARE, 90 },
+	{ "unable to connect to device in restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0, 1, STEP_PREPARE, 90 },
+	{ "unable to place device into restore mode", RPF_NO_RESTORE_MODE, RANK_GOOD, 0, 0, STEP_PREPARE, 70 },
+	{ "most likely image personalization failed", RPF_PERSONALIZE, RANK_STRONG, 0, 1, STEP_PREPARE, 90 },
+	/* idevicerestore's hint after a device that did not show up: not a cause */
+	{ "usbmuxd is running", RPF_USBMUXD, RANK_STRONG - 5, 0, 0, STEP_PREPARE, 90 },
+	/* usbmuxd itself could not be reached: a cause */
+	{ "usbmuxd_get_device_list", RPF_USBMUXD, RANK_STRONG, 0, 1, STEP_DETECT, 0 },
+	{ "connect to usbmuxd", RPF_USBMUXD, RANK_STRONG, 0, 1, STEP_NONE, 0 },
+	{ "usbmuxd socket", RPF_USBMUXD, RANK_STRONG, 0, 1, STEP_NONE, 0 },
 
-	{ "Unable to send data to ASR", RPF_LOST_RESTORE, RANK_STRONG, 0 },
-	{ "Unable to send filesystem", RPF_LOST_RESTORE, RANK_STRONG, 0 },
-	{ "Unable to send payload to ASR", RPF_LOST_RESTORE, RANK_STRONG, 0 },
-	{ "Unable to connect to ASR", RPF_LOST_RESTORE, RANK_STRONG, 0 },
-	{ "Unable to receive data from ASR", RPF_LOST_RESTORE, RANK_STRONG, 0 },
-	{ "ASR was unable to validate", RPF_LOST_RESTORE, RANK_STRONG, 0 },
-	{ "Unable to send chunk checksum", RPF_LOST_RESTORE, RANK_STRONG, 0 },
-	{ "Could not read data (", RPF_LOST_RESTORE, RANK_STRONG - 5, 0 },
-	{ "Unable to successfully restore device", RPF_LOST_RESTORE, RANK_WEAK, 0 },
-	{ "Unable to restore device", RPF_LOST_RESTORE, RANK_GENERIC, 0 },
+	{ "unable to send data to asr", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to send filesystem", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to send payload to asr", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to send oob data to asr", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to connect to asr", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to receive data from asr", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "asr was unable to", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "unable to send chunk checksum", RPF_LOST_RESTORE, RANK_STRONG, 0, 1, STEP_UPLOAD_FS, 0 },
+	{ "could not read data (", RPF_LOST_RESTORE, RANK_STRONG - 5, 0, 1, STEP_NONE, 0 },
+	{ "unable to send nor data", 0, RANK_WEAK, 0, 0, STEP_FLASH_FW, 0 },
+	/* the restore gave up; says neither where nor why */
+	{ "unable to successfully restore device", 0, RANK_WEAK, 0, 0, STEP_NONE, 0 },
+	{ "unable to restore device", 0, RANK_GENERIC, 0, 0, STEP_NONE, 0 },
 
-	{ "Firmware file ", RPF_IPSW, RANK_GOOD, 0 },	/* "does not exist" / "cannot be opened" */
-	{ "Firmware file might be corrupt", RPF_IPSW, RANK_GOOD, 0 },
-	{ "ipsw_open ", RPF_IPSW, RANK_GOOD, 0 },
-	{ "zip_open: ", RPF_IPSW, RANK_GOOD, 0 },
-	{ "Could not find all required components in IPSW", RPF_IPSW, RANK_GOOD, 0 },
-	{ "Unable to extract filesystem from IPSW", RPF_IPSW, RANK_GOOD, 0 },
-	{ "no ipsw file given", RPF_IPSW, RANK_GOOD, 0 },
-	{ "Invalid archive", RPF_IPSW, RANK_MEDIUM, 0 },
-	{ "this firmware is suitable for the current device", RPF_IPSW, RANK_GOOD, 0 },
+	/* "does not exist" / "cannot be opened": master checks before looking for a device */
+	{ "firmware file ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
+	{ "firmware file might be corrupt", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 60 },
+	{ "ipsw_open ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 60 },
+	{ "zip_open: ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 60 },
+	{ "zip_name_locate", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
+	{ "could not find all required components in ipsw", RPF_IPSW, RANK_GOOD, 0, 1, STEP_PREPARE, 0 },
+	{ "unable to extract ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
+	{ "could not extract ", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
+	{ "unable to find component node", RPF_IPSW, RANK_GOOD, 0, 1, STEP_NONE, 0 },
+	{ "no ipsw file given", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
+	{ "invalid archive", RPF_IPSW, RANK_MEDIUM, 0, 1, STEP_DETECT, 60 },
+	{ "this firmware is suitable for the current device", RPF_IPSW, RANK_GOOD, 0, 1, STEP_DETECT, 60 },
 
-	{ "Unable to discover device type", RPF_UNSUPPORTED, RANK_GOOD, 0 },
-	{ "is not supported", RPF_UNSUPPORTED, RANK_MEDIUM, 0 },
+	{ "unable to discover device type", RPF_UNSUPPORTED, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
+	{ "unable to discover device model", RPF_UNSUPPORTED, RANK_GOOD, 0, 1, STEP_DETECT, 0 },
+	{ "is not supported", RPF_UNSUPPORTED, RANK_MEDIUM, 0, 1, STEP_NONE, 0 },
+	/* the device asked for something this idevicerestore does not know */
+	{ "unknown data request", RPF_UNSUPPORTED, RANK_WEAK, 0, 0, STEP_NONE, 0 },
+
+	/* the shell's word that the program died */
+	{ "segmentation fault", RPF_CRASH, RANK_STRONG, 0, 1, STEP_NONE, 0 },
+	{ "core dumped", RPF_CRASH, RANK_STRONG, 0, 1, STEP_NONE, 0 },
+	{ "abort trap", RPF_CRASH, RANK_STRONG, 0, 1, STEP_NONE, 0 },
+	{ "terminated by signal", RPF_CRASH, RANK_STRONG, 0, 1, STEP_NONE, 0 },
 };
+
+/*
+ * Failure messages are short; a 20 KB debug dump is not one. The lower-case
+ * copy of a message's start is what the failure texts are looked for in.
+ */
+#define RP_MATCH_CAP	512
 
 /* Failure texts; returns true when one matched. */
 static int
 match_failure(struct restore_parse *rp, const char *msg, size_t len)
 {
-	size_t	i;
-	int	hit = 0;
+	char		 low[RP_MATCH_CAP + 1];
+	const char	*hitp = NULL;
+	size_t		 i, n, ln;
+	int		 hit = 0, rank;
 
+	ln = len < RP_MATCH_CAP ? len : RP_MATCH_CAP;
+	for (i = 0; i < ln; i++)
+		low[i] = (char)lower((unsigned char)msg[i]);
+	low[ln] = '\0';
+
+	if (strstr(low, "didn't accept basebanddata") != NULL) {
+		/* the device refused its baseband: its own 1015 in other words */
+		got_status(rp, 1015, msg, len);
+		infer_step(rp, STEP_FLASH_BB, 0);
+		return 1;
+	}
 	for (i = 0; i < sizeof fail_texts / sizeof fail_texts[0]; i++) {
-		if (fail_texts[i].exact ? strcmp(msg, fail_texts[i].text) != 0 :
-		    strstr(msg, fail_texts[i].text) == NULL)
+		if (fail_texts[i].exact ? strcmp(low, fail_texts[i].text) != 0 :
+		    (hitp = strstr(low, fail_texts[i].text)) == NULL)
+			continue;
+		/* a whole word: "device mode" is not "device model" */
+		n = strlen(fail_texts[i].text);
+		if (!fail_texts[i].exact && is_alpha(fail_texts[i].text[n - 1]) &&
+		    is_alpha(hitp[n]))
 			continue;
 		/* "Firmware file" only as the not-there/unreadable error */
 		if (fail_texts[i].flag == RPF_IPSW &&
-		    strcmp(fail_texts[i].text, "Firmware file ") == 0 &&
-		    strstr(msg, "does not exist") == NULL &&
-		    strstr(msg, "cannot be opened") == NULL)
+		    strcmp(fail_texts[i].text, "firmware file ") == 0 &&
+		    strstr(low, "does not exist") == NULL &&
+		    strstr(low, "cannot be opened") == NULL)
 			continue;
 		/* " component: " only as "Unable to send <c> component: ..." */
 		if (fail_texts[i].flag == RPF_LOST_COMPONENT &&
-		    fail_texts[i].text[0] == ' ' && !starts(msg, "Unable to send "))
+		    fail_texts[i].text[0] == ' ' &&
+		    strncmp(low, "unable to send ", 15) != 0)
+			continue;
+		/* a crash is the shell's line, not idevicerestore's text */
+		if (fail_texts[i].flag == RPF_CRASH && rp->in_device_log)
 			continue;
 		rp->sum.flags |= fail_texts[i].flag;
-		set_decisive(rp, fail_texts[i].rank, msg, len);
+		if (fail_texts[i].flag == 0)
+			rp->sum.generic_fail = true;
+		rank = fail_texts[i].rank;
+		if (fail_texts[i].cause && rp->sum.cause == 0 &&
+		    fail_texts[i].flag != 0) {
+			/* the earliest cause explains the run: later texts are its consequences */
+			rp->sum.cause = fail_texts[i].flag;
+			if (rank < RANK_CAUSE)
+				rank = RANK_CAUSE;
+		}
+		if (fail_texts[i].flag == RPF_CRASH)
+			rp->sum.crashed = true;
+		set_decisive(rp, rank, msg, len);
+		infer_step(rp, fail_texts[i].step, fail_texts[i].pct);
 		hit = 1;
 	}
 	return hit;
@@ -704,6 +885,221 @@ skip_sgr(const char *s)
 	return s;
 }
 
+/*
+ * Where idevicerestore is when it prints these (idevicerestore.c and
+ * restore.c: the `progress:` calls around each message), for logs without
+ * -P. Prefixes of the message; pct is the step's progress at that point.
+ */
+static const struct {
+	const char	*text;
+	int		 step, pct;
+} phase_texts[] = {
+	{ "Found device in ", STEP_DETECT, 10 },
+	{ "Identified device as ", STEP_DETECT, 20 },
+	{ "Extracting BuildManifest", STEP_DETECT, 60 },
+	{ "Extracting Restore.plist", STEP_DETECT, 60 },
+	{ "Product Version", STEP_DETECT, 80 },
+	{ "IPSW Product Version", STEP_DETECT, 80 },
+	{ "Variant: ", STEP_DETECT, 80 },
+	{ "Checking IPSW for required components", STEP_PREPARE, 0 },
+	{ "Extracting filesystem from IPSW", STEP_PREPARE, 0 },
+	{ "Using cached filesystem", STEP_PREPARE, 0 },
+	{ "Getting ApNonce", STEP_PREPARE, 20 },
+	{ "Trying to fetch new SHSH blob", STEP_PREPARE, 20 },
+	{ "Request URL set to", STEP_PREPARE, 20 },
+	{ "Sending TSS request", STEP_PREPARE, 20 },
+	{ "Entering recovery mode", STEP_PREPARE, 25 },
+	{ "Extracting iBSS", STEP_PREPARE, 30 },
+	{ "Extracting iBEC", STEP_PREPARE, 30 },
+	{ "Sending iBSS", STEP_PREPARE, 30 },
+	{ "Sending iBEC", STEP_PREPARE, 30 },
+	{ "Sending APTicket", STEP_PREPARE, 30 },
+	{ "Waiting for device to reconnect in recovery mode", STEP_PREPARE, 30 },
+	{ "Recovery Mode Environment", STEP_PREPARE, 50 },
+	{ "Sending RestoreLogo", STEP_PREPARE, 70 },
+	{ "Sending AppleLogo", STEP_PREPARE, 70 },
+	{ "Sending RestoreRamDisk", STEP_PREPARE, 70 },
+	{ "Sending Ramdisk", STEP_PREPARE, 70 },
+	{ "Sending RestoreDeviceTree", STEP_PREPARE, 70 },
+	{ "Sending DeviceTree", STEP_PREPARE, 70 },
+	{ "Sending RestoreKernelCache", STEP_PREPARE, 70 },
+	{ "Sending KernelCache", STEP_PREPARE, 70 },
+	{ "Waiting for device to enter restore mode", STEP_PREPARE, 90 },
+	{ "Waiting for device to reconnect in restore mode", STEP_PREPARE, 90 },
+	{ "About to send filesystem", STEP_UPLOAD_FS, 0 },
+	{ "Connecting to ASR", STEP_UPLOAD_FS, 0 },
+	{ "Connected to ASR", STEP_UPLOAD_FS, 0 },
+	{ "Validating the filesystem", STEP_UPLOAD_FS, 0 },
+	{ "Filesystem validated", STEP_UPLOAD_FS, 0 },
+	{ "Sending filesystem now", STEP_UPLOAD_FS, 0 },
+	{ "About to send NORData", STEP_FLASH_FW, 0 },
+	{ "About to send BasebandData", STEP_FLASH_BB, 0 },
+	{ "Sending Baseband TSS request", STEP_FLASH_BB, 0 },
+	{ "Updating Baseband in progress", STEP_FLASH_BB, 0 },
+	{ "About to send FUD data", STEP_FUD, 0 },
+};
+
+static void
+match_phase(struct restore_parse *rp, const char *msg)
+{
+	size_t	i;
+
+	/* with progress: lines only the two flags below matter */
+	for (i = 0; !rp->have_progress &&
+	    i < sizeof phase_texts / sizeof phase_texts[0]; i++) {
+		if (starts(msg, phase_texts[i].text)) {
+			infer_step(rp, phase_texts[i].step, phase_texts[i].pct);
+			break;
+		}
+	}
+	if (strstr(msg, "TSS request") != NULL || starts(msg, "Request URL set to"))
+		rp->in_tss = 1;
+	if (starts(msg, "Waiting for device to enter restore mode") ||
+	    starts(msg, "Waiting for device to reconnect in restore mode"))
+		rp->awaiting_restore = 1;
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * What people wrap around a log when they paste it: markdown (fences,
+ * backticks, `>` quotes, emphasis), list numbers, a wrapper's timestamp and
+ * quotes, a wrapper's own tags. Returns the message inside; may shorten
+ * the line by writing a NUL at its new end.
+ */
+static char *
+strip_debris(char *s, size_t *lenp)
+{
+	size_t	 len = *lenp, n;
+	int	 changed, round;
+	char	*p;
+
+	for (round = 0; round < 8; round++) {
+		changed = 0;
+		while (is_space(*s) || *s == '`' || *s == '>' ||
+		    (*s == '_' && s[1] != '_' && s[1] != '\0') ||
+		    (*s == '*' && s[1] == '*')) {
+			s += (*s == '*') ? 2 : 1;
+			changed = 1;
+		}
+		/* "12. text", "3) text": a numbered paste */
+		for (p = s; p - s < 4 && is_digit(*p); p++)
+			;
+		if (p > s && (*p == '.' || *p == ')') && p[1] == ' ' &&
+		    !is_digit(p[2])) {
+			s = p + 2;
+			changed = 1;
+		}
+		/* a wrapper's "2018-04-25 10:25:50: " or "2017-11-10 13:50:57.204 " */
+		if (is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]) &&
+		    is_digit(s[3]) && s[4] == '-' && is_digit(s[5]) &&
+		    s[7] == '-' && is_digit(s[8]) && s[10] == ' ' &&
+		    is_digit(s[11]) && s[13] == ':' && is_digit(s[14]) &&
+		    s[16] == ':' && is_digit(s[17]) && is_digit(s[18])) {
+			p = s + 19;
+			if (*p == '.' || *p == ',')
+				for (p++; is_digit(*p); p++)
+					;
+			if (*p == ':')
+				p++;
+			s = p;
+			changed = 1;
+		}
+		if (*s == '"') {
+			s++;
+			changed = 1;
+		}
+		/* wrappers' own tags: futurerestore's "[Error] ", "what=" */
+		if (s[0] == '[' && (strncmp(s, "[Error] ", 8) == 0 ||
+		    strncmp(s, "[Log] ", 6) == 0 || strncmp(s, "[Info] ", 7) == 0 ||
+		    strncmp(s, "[WARNING] ", 10) == 0)) {
+			s = strchr(s, ']') + 2;
+			changed = 1;
+		}
+		if (strncmp(s, "what=", 5) == 0) {
+			s += 5;
+			changed = 1;
+		}
+		if (!changed)
+			break;
+	}
+	len = strlen(s);
+	/* and at the end: blanks, backticks, emphasis, a JSON string's end */
+	for (round = 0; round < 8 && len > 0; round++) {
+		n = len;
+		while (len > 0 && (is_space(s[len - 1]) || s[len - 1] == '`' ||
+		    s[len - 1] == '"' || s[len - 1] == ','))
+			len--;
+		if (len > 0 && s[len - 1] == '_' && (len < 2 || s[len - 2] != '_'))
+			len--;
+		if (len > 1 && s[len - 1] == '*' && s[len - 2] == '*')
+			len -= 2;
+		if (len > 1 && s[len - 2] == '\\' && (s[len - 1] == 'n' ||
+		    s[len - 1] == 'r'))
+			len -= 2;
+		if (len == n)
+			break;
+	}
+	s[len] = '\0';
+	*lenp = len;
+	return s;
+}
+
+/*
+ * A wrapper that JSON-escaped the whole output into one line: literal \n
+ * and \r between the messages. Two or more of them, so a Windows path
+ * ("C:\new") is not taken for one. Returns 1 when the line was split.
+ */
+static int
+split_escaped(struct restore_parse *rp, char *s, size_t len)
+{
+	char	*p, *q, *piece;
+	int	 n = 0, json = 0;
+	size_t	 t;
+
+	for (p = s; (p = strchr(p, '\\')) != NULL; p++) {
+		if (p[1] == 'n' || p[1] == 'r')
+			n++;
+		if (p[1] == 'r' || p[1] == '"')
+			json = 1;
+		if (p[1] == '\0')
+			break;
+	}
+	/* and it looks like a JSON string: an escaped \r or quote, or "\n" at its end */
+	for (t = len; t > 0 && (s[t - 1] == '"' || s[t - 1] == ',' ||
+	    is_space(s[t - 1])); t--)
+		;
+	if (t >= 2 && s[t - 2] == '\\' && s[t - 1] == 'n')
+		json = 1;
+	if (n < 2 || !json || rp->depth > 0)
+		return 0;
+	rp->depth++;
+	for (piece = q = p = s; p < s + len; p++) {
+		if (p[0] == '\\' && (p[1] == 'n' || p[1] == 'r')) {
+			*q = '\0';
+			parse_line(rp, piece, (size_t)(q - piece));
+			p++;
+			piece = q = p + 1;
+			continue;
+		}
+		if (p[0] == '\\' && (p[1] == '"' || p[1] == '\\' || p[1] == 't')) {
+			*q++ = p[1] == 't' ? ' ' : p[1];
+			p++;
+			continue;
+		}
+		*q++ = *p;
+	}
+	*q = '\0';
+	if (q > piece)
+		parse_line(rp, piece, (size_t)(q - piece));
+	rp->depth--;
+	return 1;
+}
+
 /* Judge one complete line (NUL-terminated in rp->line). */
 static void
 parse_line(struct restore_parse *rp, char *s, size_t len)
@@ -713,6 +1109,11 @@ parse_line(struct restore_parse *rp, char *s, size_t len)
 	int		 is_error = 0, recognised = 0, prefixed = 0, mlog = 0;
 	size_t		 mlen;
 
+	if (split_escaped(rp, s, len))
+		return;
+	s = strip_debris(s, &len);
+	if (len == 0)
+		return;
 	rp->sum.lines++;
 
 	msg = skip_sgr(s);
@@ -738,7 +1139,8 @@ parse_line(struct restore_parse *rp, char *s, size_t len)
 		if (mlog || prefixed || starts(msg, "progress: ") ||
 		    strcmp(msg, "Got status message") == 0 ||
 		    strcmp(msg, "DONE") == 0 || starts(msg, "Cleaning up") ||
-		    starts(msg, "Unable to successfully restore device"))
+		    starts(msg, "Unable to successfully restore device") ||
+		    starts(msg, "Unable to restore device"))
 			rp->in_device_log = 0;
 		else {
 			emit(rp, RP_LINE, 0, s, len);
@@ -777,6 +1179,18 @@ parse_line(struct restore_parse *rp, char *s, size_t len)
 			    strlen(rp->sum.product_type));
 			recognised = 1;
 		}
+		if (!recognised || msg[0] == 'F' || msg[0] == 'I' ||
+		    msg[0] == 'S')
+			match_phase(rp, msg);
+		/* the device came back, but in recovery: it never reached restore mode */
+		if (rp->awaiting_restore && !recognised &&
+		    strstr(msg, "connected in Recovery mode") != NULL)
+			rp->sum.back_in_recovery = true;
+		/* usbmuxd's own log (it starts "[09:51:42.017][3] "), pasted along: it was running */
+		if (msg[0] == '[' && is_digit(msg[1]) &&
+		    ((strstr(msg, "usbmuxd v") != NULL && strstr(msg, "starting up") != NULL) ||
+		    (strstr(msg, "] Client ") != NULL && strstr(msg, " accepted") != NULL)))
+			rp->sum.usbmuxd_running = true;
 	}
 	if (!recognised) {
 		if (match_tss(rp, msg, mlen))
@@ -784,7 +1198,7 @@ parse_line(struct restore_parse *rp, char *s, size_t len)
 		if (match_failure(rp, msg, mlen)) {
 			recognised = 1;
 			/* master prints its errors without the ERROR: prefix */
-			if (!prefixed)
+			if (!prefixed && !(rp->sum.flags & RPF_CRASH))
 				set_dialect(rp, DIALECT_MASTER);
 			is_error = 1;
 		} else if (!is_error && match_operation(rp, msg, mlen))
@@ -807,19 +1221,49 @@ parse_line(struct restore_parse *rp, char *s, size_t len)
 	emit(rp, RP_LINE, 0, s, len);
 }
 
+/*
+ * A console 80 columns wide cut the last line in two ("... for the current
+ * device. Ref" / "using to continue."): look for failure texts across the
+ * cut too. The pieces are still judged as they are.
+ */
+static void
+join_wrapped(struct restore_parse *rp, int stream, const char *line,
+    size_t len)
+{
+	char	 joined[2 * RP_WRAP + 1];
+	size_t	 n = rp->in[stream].wraplen, take;
+
+	if (n < RP_WRAP - 1)
+		return;
+	memcpy(joined, rp->in[stream].wrapped, n);
+	take = len < RP_WRAP ? len : RP_WRAP;
+	memcpy(joined + n, line, take);
+	joined[n + take] = '\0';
+	match_failure(rp, joined, n + take);
+}
+
 static void
 end_line(struct restore_parse *rp, int stream)
 {
 	char	*line = rp->in[stream].line;
-	size_t	 len = rp->in[stream].len;
+	size_t	 len = rp->in[stream].len, raw = len;
 
 	line[len] = '\0';
 	rp->in[stream].len = 0;
 	/* Trailing blanks: master's bars end with one, some lines with many. */
 	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
 		line[--len] = '\0';
-	if (len == 0)
+	if (len == 0) {
+		rp->in[stream].wraplen = 0;
 		return;
+	}
+	if (rp->in[stream].wraplen != 0 && !rp->in_device_log)
+		join_wrapped(rp, stream, line, len);
+	rp->in[stream].wraplen = 0;
+	if (raw == RP_WRAP || raw == RP_WRAP - 1) {
+		memcpy(rp->in[stream].wrapped, line, len);
+		rp->in[stream].wraplen = len;
+	}
 	parse_line(rp, line, len);
 }
 

@@ -47,7 +47,7 @@ for i in $(seq 1 100); do kill -0 "$BENCH_PID" 2>/dev/null || break; sleep 0.1; 
 wait "$BENCH_PID"
 check "bench exits 0" [ $? -eq 0 ]
 exec 9>&-
-check "no idevicerestore left running" bash -c "! pgrep -f '[i]devicerestore -i 0x1a2b3c4d5e6f70' >/dev/null"
+check "no idevicerestore left running" bash -c "! pgrep -f '[i]devicerestore -i 0x1a2b3c4d5e6f70 .*$T/' >/dev/null"
 
 # ---- two phones, the target listed after another Apple device ------------------------------
 cat >"$T/two.scenario" <<'SC'

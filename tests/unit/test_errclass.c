@@ -502,10 +502,126 @@ test_message_sanitized(void **state)
 		assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
 }
 
+/* Text alone: the earliest cause decides, the usbmuxd hint is weighed. */
+static void
+test_cause_decides(void **state)
+{
+	struct rp_summary	s;
+	struct err_input	in;
+	struct err_result	r;
+
+	(void)state;
+	memset(&in, 0, sizeof in);
+	in.parse = &s;
+
+	s = parsed("Sending AppleLogo (12116 bytes)...\n"
+	    "ERROR: Unable to send AppleLogo component: Unable to find device\n"
+	    "ERROR: Unable to place device into restore mode\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_CONNECTION_LOST);
+	assert_int_equal(r.code, 4005);
+	assert_int_equal(r.step, STEP_PREPARE);
+
+	s = parsed("Extracting iBEC.n94ap.RELEASE.dfu...\n"
+	    "ERROR: zip_name_locate: Firmware/dfu/iBEC.n94ap.RELEASE.dfu\n"
+	    "ERROR: Unable to send iBEC\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_IPSW);
+	assert_int_equal(r.code, ERR_NOCODE);
+
+	/* came back in recovery: 4014, whatever the hint says */
+	s = parsed("Waiting for device to enter restore mode...\n"
+	    "irecv_event_cb: device 1 (udid: N/A) connected in Recovery mode\n"
+	    "ERROR: Device failed to enter restore mode.\n"
+	    "Please make sure that usbmuxd is running.\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_CONNECTION_LOST);
+	assert_int_equal(r.code, 4014);
+	assert_true(r.percent > 89.9 && r.percent < 90.1);
+
+	/* nothing says otherwise: the hint stands */
+	s = parsed("Waiting for device to enter restore mode...\n"
+	    "ERROR: Device failed to enter restore mode.\n"
+	    "Please make sure that usbmuxd is running.\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_USBMUXD);
+
+	/* usbmuxd could not be reached at all: a cause of its own */
+	s = parsed("usbmuxd_get_device_list: error opening socket!\n"
+	    "ERROR: Unable to discover device mode. Please make sure a device is attached\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_USBMUXD);
+
+	/* the shell said it crashed */
+	s = parsed("Found device in Restore mode\nSegmentation fault (core dumped)\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_CRASHED);
+
+	/* the device refused its baseband */
+	s = parsed("Updating baseband (19)\nERROR: device didn't accept BasebandData\n"
+	    "ERROR: Unable to successfully restore device\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_DEVICE_REPORTED);
+	assert_int_equal(r.code, 1015);
+	assert_int_equal(r.step, STEP_FLASH_BB);
+
+	/* TSS never reached, the paste ends in the retries */
+	s = parsed("Request URL set to https://gs.apple.com/TSS/controller?action=2\n"
+	    "Could not resolve host: gs.apple.com\n"
+	    "Sending TSS request attempt 1... Request URL set to https://17.171.36.30/TSS/controller?action=2\n"
+	    "Could not resolve host: gs.apple.com\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_SIGNING);
+	assert_int_equal(r.code, 3194);
+}
+
+/* Follow-on lines alone, or a log that stops: honest about not knowing. */
+static void
+test_unknown_stays_honest(void **state)
+{
+	struct rp_summary	s;
+	struct err_input	in;
+	struct err_result	r;
+
+	(void)state;
+	memset(&in, 0, sizeof in);
+	in.parse = &s;
+
+	s = parsed("ERROR: Unable to successfully restore device\n"
+	    "FDR 0xd441260 timeout waiting for command\n"
+	    "ERROR: Unable to restore device\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_UNKNOWN);
+	assert_false(r.ok);
+
+	/* the same words once the restore proper was under way: lost there */
+	s = parsed("Sending filesystem now...\nERROR: Unable to restore device\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_CONNECTION_LOST);
+	assert_int_equal(r.code, 4013);
+
+	/* a log that simply stops: did not finish, with the last step */
+	s = parsed("Found device in Normal mode\nGetting ApNonce in normal mode... 9a c0\n"
+	    "Trying to fetch new SHSH blob\n");
+	decide(&in, &r);
+	assert_int_equal(r.cls, EC_UNKNOWN);
+	assert_false(r.ok);
+	assert_int_equal(r.step, STEP_PREPARE);
+	assert_non_null(strstr(r.message, "did not finish"));
+	assert_non_null(strstr(r.message, "prepare"));
+
+	/* a wrapper's "Restoring done!" is not success */
+	s = parsed("Sending iBEC (282844 bytes)...\n[Log] Restoring done!\n");
+	decide(&in, &r);
+	assert_false(r.ok);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cause_decides),
+		cmocka_unit_test(test_unknown_stays_honest),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_device_lost_codes),

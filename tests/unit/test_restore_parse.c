@@ -913,6 +913,210 @@ test_dialect_from_version(void **state)
 			    rp_dialect_from_version(cases[i].ver), cases[i].d);
 }
 
+/* ---- logs as people paste them ---------------------------------------- */
+
+static struct rp_summary
+pasted(const char *text)
+{
+	struct restore_parse	*rp;
+	struct rp_summary	 sum;
+
+	rp = rp_new(NULL, NULL);
+	assert_non_null(rp);
+	rp_feed(rp, text, strlen(text));
+	rp_finish(rp);
+	sum = *rp_summary(rp);
+	rp_free(rp);
+	return sum;
+}
+
+/* Without -P the step comes from the messages, and only moves forward. */
+static void
+test_step_from_messages(void **state)
+{
+	struct rp_summary	s;
+
+	(void)state;
+	s = pasted("Found device in Recovery mode\n"
+	    "Identified device as n53ap, iPhone6,2\n"
+	    "Extracting BuildManifest from IPSW\n");
+	assert_int_equal(s.step, STEP_DETECT);
+	assert_int_equal(lround_(s.percent), 60);
+
+	s = pasted("Sending RestoreKernelCache (15185746 bytes)...\n"
+	    "Waiting for device to enter restore mode...\n");
+	assert_int_equal(s.step, STEP_PREPARE);
+	assert_int_equal(lround_(s.percent), 90);
+
+	/* an out-of-order paste: the ASR error first, earlier lines after */
+	s = pasted("ERROR: Unable to send data to ASR. Sent 0\n"
+	    "Sending iBEC (1355134 bytes)...\n"
+	    "Found device in Recovery mode\n");
+	assert_int_equal(s.step, STEP_UPLOAD_FS);
+	assert_int_equal(s.cause, RPF_LOST_RESTORE);
+
+	s = pasted("About to send BasebandData...\nUpdating baseband (19)\n");
+	assert_int_equal(s.step, STEP_FLASH_BB);
+
+	/* progress: lines rule when there are any */
+	s = pasted("progress: 1 0.250000\nWaiting for device to enter restore mode...\n");
+	assert_int_equal(s.step, STEP_PREPARE);
+	assert_int_equal(lround_(s.percent), 25);
+}
+
+/* The earliest text naming a cause wins over its follow-on lines. */
+static void
+test_cause_before_consequence(void **state)
+{
+	struct rp_summary	s;
+
+	(void)state;
+	s = pasted("ERROR: zip_name_locate: Firmware/dfu/iBEC.n94ap.RELEASE.dfu\n"
+	    "ERROR: Unable to extract component: iBEC\n"
+	    "ERROR: Unable to send iBEC to device.\n"
+	    "ERROR: Unable to send iBEC\n");
+	assert_int_equal(s.cause, RPF_IPSW);
+	assert_true(s.flags & RPF_LOST_COMPONENT);
+	assert_non_null(strstr(s.decisive, "zip_name_locate"));
+
+	s = pasted("ERROR: Unable to send AppleLogo component: Unable to find device\n"
+	    "ERROR: Unable to place device into restore mode\n");
+	assert_int_equal(s.cause, RPF_LOST_COMPONENT);
+
+	/* "Unable to restore device" printed before its causes */
+	s = pasted("ERROR: Unable to restore device\n"
+	    "ERROR: Unable to send data to ASR. Sent 0 of 131072 bytes.\n");
+	assert_int_equal(s.cause, RPF_LOST_RESTORE);
+	assert_true(s.generic_fail);
+
+	/* generic lines alone name no cause */
+	s = pasted("ERROR: Unable to successfully restore device\n"
+	    "ERROR: Unable to restore device\n");
+	assert_int_equal(s.cause, 0);
+	assert_int_equal(s.flags, 0);
+	assert_true(s.generic_fail);
+
+	/* "device mode" is not "device model"; case does not matter */
+	s = pasted("ERROR: unable to discover device model\n");
+	assert_int_equal(s.cause, RPF_UNSUPPORTED);
+	s = pasted("ERROR: Unable to place device into recovery mode from Normal mode\n");
+	assert_true(s.flags & RPF_LOST_NORMAL);
+
+	/* a TSS server that cannot be reached is the cause until a retry gets through */
+	s = pasted("Request URL set to https://gs.apple.com/TSS/controller?action=2\n"
+	    "Could not resolve host: gs.apple.com\n");
+	assert_int_equal(s.cause, RPF_SIGNING);
+	s = pasted("Sending TSS request attempt 1... Request URL set to https://17.171.36.30/TSS/controller?action=2\n"
+	    "Failed to connect to 17.171.36.30 port 443: Connection timed out\n"
+	    "Sending TSS request attempt 2... response successfully received\n");
+	assert_int_equal(s.cause, 0);
+}
+
+/* Markdown, wrappers, JSON escapes and glued bars are read through. */
+static void
+test_paste_debris(void **state)
+{
+	struct rp_summary	s;
+
+	(void)state;
+	s = pasted("```\n> **ERROR: Unable to send iBEC component: Unable to find device**\n```\n");
+	assert_int_equal(s.cause, RPF_LOST_COMPONENT);
+	assert_string_equal(s.decisive, "Unable to send iBEC component: Unable to find device");
+
+	s = pasted("`NOTE: using cached version data `\n`ERROR: Unable to discover device type`\n");
+	assert_int_equal(s.cause, RPF_UNSUPPORTED);
+
+	s = pasted("5. usbmuxd_get_device_list: error opening socket!\n"
+	    "7. ERROR: Unable to discover device mode.\n");
+	assert_int_equal(s.cause, RPF_USBMUXD);
+
+	s = pasted("2017-11-10 13:50:57.204 \"ERROR: Unable to send data to ASR.\\n\"\n");
+	assert_int_equal(s.cause, RPF_LOST_RESTORE);
+
+	s = pasted("[exception]:\nwhat=ERROR: Unable to send iBSS component: Unable to upload data to device\n"
+	    "[Log] Restoring done!\n");
+	assert_int_equal(s.cause, RPF_LOST_COMPONENT);
+	assert_false(s.finished);
+
+	s = pasted("_09:38:32.205   <Error> Unable to discover device type_\n");
+	assert_int_equal(s.cause, RPF_UNSUPPORTED);
+	assert_int_equal(s.dialect, DIALECT_MASTER);
+
+	/* a wrapper JSON-escaped the whole output into one line */
+	s = pasted("Message: NOTE: using cached version data\\nFound device in Recovery mode\\n"
+	    "Identified device as n56ap, iPhone7,1\\nExtracting BuildManifest from IPSW\\n\",\n");
+	assert_int_equal(s.step, STEP_DETECT);
+	assert_string_equal(s.product_type, "iPhone7,1");
+
+	/* a Windows path with one "\n" in it is not split */
+	s = pasted("ERROR: zip_open: C:\\Users\\noah\\new.ipsw: 19\n");
+	assert_int_equal(s.cause, RPF_IPSW);
+	assert_non_null(strstr(s.decisive, "noah\\new.ipsw: 19"));
+
+	/* a Windows console wrapped the error at 80 columns */
+	s = pasted("C:\\libi>restore: ERROR: Unable to place device into recovery mode from Normal mo\n"
+	    "de\n");
+	assert_true(s.flags & RPF_LOST_NORMAL);
+	s = pasted("Found ECID 2307271287625 and waited for the phone to come back; ERROR: Device fa\n"
+	    "iled to enter restore mode.\n");
+	assert_int_equal(s.cause, RPF_NO_RESTORE_MODE);
+
+	/* a bar glued to the next line */
+	s = pasted("Sending filesystem now...\n"
+	    "[==========                                        ]  19.0%ERROR: Unable to send data to ASR. Sent 0 of 20 bytes.\n");
+	assert_int_equal(s.step, STEP_UPLOAD_FS);
+	assert_int_equal(lround_(s.percent), 19);
+	assert_int_equal(s.cause, RPF_LOST_RESTORE);
+
+	/* a tail that starts with bars keeps their percent */
+	s = pasted("[================================                  ]  63.7%[Error] ERROR: Unable to send iBSS component: Unable to upload data to device\n");
+	assert_int_equal(s.step, STEP_PREPARE);
+	assert_true(dabs(s.percent - 63.7) < 0.01);
+
+	/* the shell's crash report, but not inside a device log */
+	s = pasted("Received Baseband SHSH blobs\nSegmentation fault (core dumped)\n");
+	assert_true(s.crashed);
+	assert_int_equal(s.cause, RPF_CRASH);
+	s = pasted("Got status message\nStatus: Fail\nLog is available:\nkernel: Segmentation fault in foo\n");
+	assert_false(s.crashed);
+	assert_int_equal(s.status, 14);
+}
+
+/* usbmuxd's hint is weighed against what else the log says. */
+static void
+test_usbmuxd_evidence(void **state)
+{
+	struct rp_summary	s;
+
+	(void)state;
+	s = pasted("Waiting for device to enter restore mode...\n"
+	    "irecv_event_cb: device 000a69822405e526 (udid: N/A) connected in Recovery mode\n"
+	    "ERROR: Device failed to enter restore mode.\n"
+	    "Please make sure that usbmuxd is running.\n");
+	assert_true(s.back_in_recovery);
+	assert_int_equal(s.cause, RPF_NO_RESTORE_MODE);
+	assert_true(s.flags & RPF_USBMUXD);
+
+	s = pasted("[09:51:42.017][3] usbmuxd v1.1.1 starting up\n");
+	assert_true(s.usbmuxd_running);
+	/* the prose "used sudo usbmuxd" is not a usbmuxd error */
+	s = pasted("used sudo usbmuxd but result is still the same:\n");
+	assert_int_equal(s.flags, 0);
+}
+
+/* A master label line does not override a finer progress: figure. */
+static void
+test_label_precision(void **state)
+{
+	struct rp_summary	s;
+
+	(void)state;
+	s = pasted("progress: 2 0.612345\nUploading:   0.6\n");
+	assert_true(dabs(s.percent - 61.2345) < 0.001);
+	s = pasted("progress: 2 0.612345\nUploading:   0.8\n");
+	assert_int_equal(lround_(s.percent), 80);
+}
+
 int
 main(void)
 {
@@ -933,6 +1137,11 @@ main(void)
 		cmocka_unit_test(test_cr_storm_and_escapes),
 		cmocka_unit_test(test_step_names),
 		cmocka_unit_test(test_dialect_from_version),
+		cmocka_unit_test(test_step_from_messages),
+		cmocka_unit_test(test_cause_before_consequence),
+		cmocka_unit_test(test_paste_debris),
+		cmocka_unit_test(test_usbmuxd_evidence),
+		cmocka_unit_test(test_label_precision),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

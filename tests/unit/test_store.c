@@ -1143,6 +1143,140 @@ pg_unreachable(void **state)
 	assert_null(strstr(err, "hunter2"));
 }
 
+static char	stopped[512];	/* the server's pids while SIGSTOPped */
+
+/* Stop (or continue) the test server: its postmaster and every backend. */
+static int
+pg_signal(const char *sig)
+{
+	char	cmd[1400];
+	char	out[512], *argv[] = { "sh", "-c", cmd, NULL };
+
+	if (strcmp(sig, "STOP") == 0) {
+		snprintf(cmd, sizeof(cmd), "pm=$(head -1 '%s/data/postmaster.pid') && "
+		    "echo $pm $(ps -o pid= --ppid $pm)", pgdir);
+		if (run_cmd(argv, out, sizeof(out)) != 0 || out[0] == '\0')
+			return -1;
+		snprintf(stopped, sizeof(stopped), "%s", out);
+	} else if (stopped[0] == '\0')
+		return 0;
+	snprintf(cmd, sizeof(cmd), "kill -%s %s", sig, stopped);
+	if (strcmp(sig, "CONT") == 0)
+		stopped[0] = '\0';
+	return run_cmd(argv, out, sizeof(out));
+}
+
+static int
+pg_stall_teardown(void **state)
+{
+	(void)pg_signal("CONT");
+	return teardown(state);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The server stops answering (SIGSTOP: nothing times out) while the bench's
+ * loop runs: no call waits for it, the store says so, closing does not hang,
+ * and after SIGCONT the spool brings every write to the server exactly once.
+ */
+static void
+pg_stall(void **state)
+{
+	struct store *st;
+	struct bench_attempt a[8];
+	struct triage_attempt t[8];
+	char err[256], reason[64];
+	uint64_t t0, dt, worst = 0;
+	long id1, id2 = 0;
+	int i;
+
+	(void)state;
+	need_own_server();
+	st = store_open(url, err, sizeof(err));
+	assert_null(store_problem(st));
+	store_set_bench(st, "bench-s");
+	store_set_async(st);
+	id1 = store_attempt_begin(st, 0x910, "1-3.1", ACT_UPDATE, 100, "");
+	assert_int_equal(flush_until_empty(st), 0);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE ended IS NULL"), 1);
+	/* the server's answers reach the reads (from memory and from the server) */
+	assert_int_equal(store_attempts(st, 0x910, a, 8), 1);
+
+	assert_int_equal(pg_signal("STOP"), 0);
+	for (i = 0; i < 45; i++) {	/* 4.5 s: longer than a call may take */
+		t0 = mono_ms();
+		switch (i % 6) {
+		case 0:
+			store_device_seen(st, 0x910 + (uint64_t)i, "iPhone9,1", "", "", 200 + i);
+			break;
+		case 1:
+			(void)store_attempts(st, 0x910, a, 8);
+			break;
+		case 2:
+			(void)store_is_flagged(st, 0x911, reason, sizeof(reason), NULL, 0);
+			break;
+		case 3:
+			(void)store_triage_attempts(st, 0, t, 8);
+			break;
+		case 4:
+			(void)store_flush(st);
+			break;
+		case 5:
+			if (i == 5)
+				store_attempt_end(st, id1, 300, JOB_DONE, NULL);
+			else if (i == 11)
+				id2 = store_attempt_begin(st, 0x912, "1-3.2", ACT_ERASE, 310, "");
+			else if (i == 17)
+				store_attempt_end(st, id2, 320, JOB_DONE, NULL);
+			else if (i == 23)
+				store_flag(st, 0x912, "stalled", "", 330);
+			break;
+		}
+		dt = mono_ms() - t0;
+		if (dt > worst)
+			worst = dt;
+		usleep(100 * 1000);
+	}
+	print_message("# slowest store call while the server was stopped: %llu ms\n",
+	    (unsigned long long)worst);
+	assert_true(worst < 100);
+	assert_non_null(store_problem(st));
+	assert_non_null(strstr(store_problem(st), "not answering"));
+	/* the loop still sees what it wrote, and the spool has it in case of a crash */
+	assert_int_equal(store_attempts(st, 0x912, a, 8), 1);
+	assert_true(store_is_flagged(st, 0x912, reason, sizeof(reason), NULL, 0));
+	assert_true(count(spool, "SELECT count(*) FROM pg_spool_attempts") >= 2);
+
+	/* quitting does not wait for a call blocked on the stopped server */
+	t0 = mono_ms();
+	store_close(st);
+	dt = mono_ms() - t0;
+	print_message("# store_close with the server stopped: %llu ms\n", (unsigned long long)dt);
+	assert_true(dt < STORE_PG_CLOSE_MS + 1000);
+
+	/* the next start replays the spool: each write once */
+	assert_int_equal(pg_signal("CONT"), 0);
+	st = store_open(url, err, sizeof(err));
+	assert_null(store_problem(st));
+	assert_int_equal(flush_until_empty(st), 0);
+	store_close(st);
+	assert_int_equal(count(spool, "SELECT count(*) FROM pg_spool_attempts"), 0);
+	assert_int_equal(count(spool, "SELECT count(*) FROM pg_spool_ops"), 0);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts"), 2);
+	assert_int_equal(bcount("SELECT count(DISTINCT uuid) FROM attempts"), 2);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE state = 'done'"), 2);
+	assert_int_equal(bcount("SELECT count(*) FROM flags WHERE reason = 'stalled'"), 1);
+	assert_int_equal(bcount("SELECT count(*) FROM devices"), 8);
+}
+
 static void
 pg_start(void)
 {
@@ -1197,6 +1331,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(pg_unreachable, g_setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(pg_outage, g_setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(pg_crash_while_down, g_setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(pg_stall, g_setup_pg, pg_stall_teardown),
 	};
 	int	rc;
 
