@@ -4,6 +4,7 @@ BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 DATADIR  ?= $(PREFIX)/share/idevicebench
 LIBDIR   ?= $(PREFIX)/lib/idevicebench
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR  ?=
 CC       ?= cc
 BUILD    ?= build
@@ -127,6 +128,9 @@ install: $(BIN) $(IRECVFIX)
 	install -m 0644 man/idevicebench.1 $(DESTDIR)$(MANDIR)/man1/idevicebench.1
 	install -m 0644 man/idevicebench.conf.5 $(DESTDIR)$(MANDIR)/man5/idevicebench.conf.5
 	install -m 0644 config/models.tsv $(DESTDIR)$(DATADIR)/models.tsv
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/idevicebench.service.in >$(DESTDIR)$(SYSTEMDDIR)/idevicebench.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/idevicebench.service
 
 clean:
 	rm -rf build build-asan idevicebench

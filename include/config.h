@@ -21,6 +21,7 @@ struct config_slot {
 struct config {
 	char path[512];			/* the file read, "" when none was found */
 	char name[64];			/* [bench] name, default the host name */
+	char group[64];			/* [bench] group: may attach to the control socket, "" none */
 	char ipsw[512];
 	char restore_cmd[256];
 	bool restore_cmd_set;		/* given in the file or on the command line */

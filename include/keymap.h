@@ -59,7 +59,8 @@ enum km_action {
 	KM_IGNORE_TOGGLE,	/* CMD_IGNORE or CMD_UNIGNORE, by the slot's state */
 	KM_DFU_START,		/* CMD_DFU, then the guided DFU screen */
 	KM_BACK,		/* leave the pager or the DFU screen */
-	KM_QUIT			/* asks first while jobs run, then CMD_QUIT */
+	KM_QUIT,		/* leave the console (the last one of an in-process bench: as KM_STOP) */
+	KM_STOP			/* asks first while jobs run, then CMD_QUIT */
 };
 
 /*

@@ -7,7 +7,7 @@
 # `make all` builds the same harnesses with $(CC) and a plain main()
 # (tests/fuzz/standalone.c) into $(BUILD)/tests/fuzz/, for
 # tests/integration/fuzz_regress.sh: no clang needed at test time.
-FUZZ_NAMES    := text ibootstr command restore config models scenario store
+FUZZ_NAMES    := text ibootstr command restore config models scenario store mirror
 FUZZ_SECONDS  ?= 60
 FUZZ_JOBS     ?= 1
 FUZZ_CLANG    ?= clang
@@ -28,10 +28,13 @@ FUZZ_SRC_scenario := tests/benchsim/scenario.c
 FUZZ_SRC_store    := src/store.c src/store_schema.c src/store_mem.c src/store_write.c src/store_read.c \
 	src/store_spool.c src/osutil.c src/core/array.c src/core/errclass.c src/core/restore_parse.c \
 	src/core/triage.c src/core/text.c
+FUZZ_SRC_mirror  := src/mirror.c src/osutil.c src/core/slot.c src/core/usbid.c src/core/ibootstr.c src/core/command.c \
+	src/core/errclass.c src/core/restore_parse.c src/core/text.c
 # ... and the libraries.
 FUZZ_LIBS_restore := -lm
 FUZZ_LIBS_config  := $(shell pkg-config --libs inih 2>/dev/null || echo -linih)
 FUZZ_LIBS_store   := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3) -lm
+FUZZ_LIBS_mirror  := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson) -lm
 FUZZ_INC_scenario := -Itests/benchsim
 
 # Standalone (gcc) builds: the object of the module itself, not a clang one.

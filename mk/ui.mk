@@ -10,7 +10,7 @@ $(UI_LIB): $(UI_LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(UI_LIB_OBJ)
 
-$(BUILD)/tests/ui/%.o: tests/ui/%.c tests/ui/fakebench.h
+$(BUILD)/tests/ui/%.o: tests/ui/%.c tests/ui/fakebench.h include/ui.h include/benchview.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Itests/ui -c -o $@ $<
 

@@ -178,6 +178,15 @@ handler(void *user, const char *section, const char *key, const char *v)
 		}
 		if (strcmp(key, "cache_dir") == 0)
 			return set_path(p, key, v, c->cache_dir, sizeof(c->cache_dir));
+		if (strcmp(key, "group") == 0) {
+			/* the group whose members may attach to the bench's control socket */
+			if (v[0] != '\0' && !valid_name(v, sizeof(c->group))) {
+				snprintf(p->err, sizeof(p->err), "group must be 1-63 of A-Z a-z 0-9 . - _");
+				return 0;
+			}
+			text_copy(c->group, v, sizeof(c->group));
+			return 1;
+		}
 		if (strcmp(key, "log_dir") == 0)
 			return set_path(p, key, v, c->log_dir, sizeof(c->log_dir));
 		if (strcmp(key, "models") == 0)

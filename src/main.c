@@ -8,12 +8,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "bench.h"
+#include "benchview.h"
 #include "cli.h"
 #include "config.h"
 #include "jsonl.h"
 #include "log.h"
 #include "owner.h"
+#include "remote.h"
+#include "server.h"
 #include "text.h"
 #include "ui.h"
 
@@ -22,6 +26,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: idevicebench [-c FILE] [--ipsw PATH] [--json] [--restore-cmd PROG] [--db FILE] [--log-dir DIR]\n"
+	    "                    [--socket PATH]\n"
+	    "       idevicebench serve [-c FILE] [--db FILE] [--log-dir DIR] [--socket PATH]\n"
+	    "       idevicebench attach [--json] [--socket PATH]\n"
 	    "       idevicebench explain [--json] [--exit N] [--signal N] [LOG|-]\n"
 	    "       idevicebench history [ECID]\n"
 	    "       idevicebench ports\n"
@@ -35,9 +42,77 @@ struct app {
 	struct bench *bench;
 	struct ui *ui;
 	struct jsonl *jsonl;
+	struct server *server;
+	struct benchview view;
 	ev_signal sigint, sigterm, sighup;
+	ev_prepare tidy;
 	int signals;
+	bool serve;
+	bool ui_leaving;		/* q in the console while others use the bench */
+	bool screenless;		/* the in-process console is gone: serve until idle and alone */
 };
+
+/* Consoles on this bench: the one in this process, if any, and the attached ones. */
+static int
+consoles_cb(void *arg)
+{
+	struct app *a = arg;
+
+	return (a->ui ? 1 : 0) + server_clients(a->server);
+}
+
+/*
+ * Without its own screen, an in-process bench keeps running while a console
+ * is attached or a restore runs, and ends when neither is left.
+ */
+static void
+clients_cb(void *arg, int n)
+{
+	struct app *a = arg;
+
+	if (a->screenless)
+		bench_set_headless(a->bench, n == 0);
+}
+
+static void
+lose_screen(struct app *a, const char *why)
+{
+	int n = server_clients(a->server);
+
+	log_info("%s: supervising %s without a screen here (%d console%s attached)", why,
+	    bench_busy(a->bench) ? "running restores" : "nothing", n, n == 1 ? "" : "s");
+	bench_remove_observer(a->bench, a);
+	ui_free(a->ui);
+	a->ui = NULL;
+	a->screenless = true;
+	if (a->server)
+		server_set_local(a->server, 0);
+	bench_set_headless(a->bench, n == 0);
+}
+
+static void
+leave_cb(void *arg)
+{
+	struct app *a = arg;
+
+	/* the console is inside its own callback: let it go on the next loop pass */
+	a->ui_leaving = true;
+}
+
+static void
+tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct app *a = OWNER_OF(w, struct app, tidy);
+
+	(void)loop;
+	(void)revents;
+	if (!a->ui_leaving || a->ui == NULL)
+		return;
+	a->ui_leaving = false;
+	lose_screen(a, "console left (q)");
+	fprintf(stderr, "idevicebench: this console left; the bench (pid %ld) keeps running for the "
+	    "other consoles and ends when the last one leaves and no restore runs\n", (long)getpid());
+}
 
 static void
 ui_changed_cb(void *arg, int i)
@@ -74,15 +149,13 @@ sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (w->signum == SIGHUP) {
-		/* the terminal is gone (an SSH connection dropped): keep supervising without it */
-		if (a->ui) {
-			log_info("terminal lost (SIGHUP): supervising %s without a screen until the jobs end",
-			    bench_busy(a->bench) ? "running restores" : "nothing");
-			bench_remove_observer(a->bench, a);
-			ui_free(a->ui);
-			a->ui = NULL;
-			bench_set_headless(a->bench, true);
-		} else if (!a->jsonl)
+		/*
+		 * The terminal is gone (an SSH connection dropped): this console ends,
+		 * the bench keeps supervising and listening; a new console attaches.
+		 */
+		if (a->ui)
+			lose_screen(a, "terminal lost (SIGHUP)");
+		else if (!a->jsonl && !a->serve && !a->screenless)
 			bench_set_headless(a->bench, true);
 		return;
 	}
@@ -111,14 +184,16 @@ main(int argc, char **argv)
 		{ "restore-cmd", required_argument, NULL, 'R' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "log-dir", required_argument, NULL, 'L' },
+		{ "socket", required_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config *cfg;
 	struct bench_options opt = { NULL, NULL, NULL, NULL };
-	const char *conf_path = NULL;
-	bool json = false, check_only = false;
+	const char *conf_path = NULL, *sock_opt = NULL;
+	bool json = false, check_only = false, serve = false, attach = false;
+	char sock[256] = "", serr[512];
 	char err[512], logpath[1100];
 	struct app app;
 	int ch, rc = 0;
@@ -185,7 +260,8 @@ main(int argc, char **argv)
 		if (sub[0] != '-')
 			break;
 		if ((strcmp(sub, "-c") == 0 || strcmp(sub, "--ipsw") == 0 || strcmp(sub, "--db") == 0 ||
-		    strcmp(sub, "--restore-cmd") == 0 || strcmp(sub, "--log-dir") == 0))
+		    strcmp(sub, "--restore-cmd") == 0 || strcmp(sub, "--log-dir") == 0 ||
+		    strcmp(sub, "--socket") == 0))
 			i++;
 	}
 
@@ -212,6 +288,9 @@ main(int argc, char **argv)
 		case 'L':
 			opt.log_dir = optarg;
 			break;
+		case 'S':
+			sock_opt = optarg;
+			break;
 		case 'V':
 			printf("idevicebench %s\n", IDB_VERSION);
 			return 0;
@@ -222,6 +301,13 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (optind < argc && strcmp(argv[optind], "serve") == 0 && !json) {
+		serve = true;
+		optind++;
+	} else if (optind < argc && strcmp(argv[optind], "attach") == 0) {
+		attach = true;
+		optind++;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "idevicebench: unknown command '%s'\n", argv[optind]);
@@ -244,14 +330,49 @@ main(int argc, char **argv)
 		free(cfg);
 		return 0;
 	}
-	if (!json && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+	if (server_socket_path(sock_opt, sock, sizeof(sock), serr, sizeof(serr)) != 0) {
+		if (serve || attach) {
+			fprintf(stderr, "idevicebench: %s\n", serr);
+			free(cfg);
+			return 2;
+		}
+		sock[0] = '\0';	/* a bench of its own, not listening */
+	}
+	if (attach && json) {
+		int none, fd = remote_dial(sock, &none, serr, sizeof(serr));
+
+		free(cfg);
+		if (fd < 0) {
+			fprintf(stderr, "idevicebench: %s\n", none ? "no bench is running" : serr);
+			return 1;
+		}
+		signal(SIGPIPE, SIG_IGN);
+		return remote_relay(fd);
+	}
+	if (!json && !serve && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		fprintf(stderr, "idevicebench: the console needs a terminal; use --json for headless mode\n");
 		free(cfg);
 		return 2;
 	}
 
+	if (!json && !serve && sock[0]) {
+		/* a console: attach to the bench that runs, or become one */
+		int none, fd = remote_dial(sock, &none, serr, sizeof(serr));
+
+		if (fd >= 0) {
+			free(cfg);
+			return attach_console(fd);
+		}
+		if (attach || !none) {
+			fprintf(stderr, "idevicebench: %s\n", attach && none ? "no bench is running" : serr);
+			free(cfg);
+			return 1;
+		}
+	}
+
 	signal(SIGPIPE, SIG_IGN);
 	memset(&app, 0, sizeof(app));
+	app.serve = serve;
 	app.loop = ev_default_loop(EVFLAG_AUTO);
 	app.bench = bench_new(app.loop, cfg, &opt, err, sizeof(err));
 	if (app.bench == NULL) {
@@ -262,10 +383,16 @@ main(int argc, char **argv)
 	snprintf(logpath, sizeof(logpath), "%s/idevicebench.log",
 	    opt.log_dir ? opt.log_dir : cfg->log_dir);
 	log_open(logpath);
-	log_info("idevicebench %s starting (%s mode, config %s)", IDB_VERSION, json ? "json" : "console",
-	    cfg->path[0] ? cfg->path : "defaults");
+	if (serve)
+		log_stderr(!isatty(STDERR_FILENO));	/* journald reads stderr; a terminal has the log file */
+	log_info("idevicebench %s starting (%s mode, config %s)", IDB_VERSION,
+	    serve ? "serve" : json ? "json" : "console", cfg->path[0] ? cfg->path : "defaults");
 
-	if (json) {
+	if (serve) {
+		struct bench_observer lo = { .error_cb = log_error_cb, .arg = NULL };
+
+		bench_add_observer(app.bench, &lo);
+	} else if (json) {
 		struct bench_observer lo = { .error_cb = log_error_cb, .arg = NULL };
 
 		app.jsonl = jsonl_new(app.loop, app.bench, STDIN_FILENO, STDOUT_FILENO);
@@ -274,15 +401,41 @@ main(int argc, char **argv)
 		struct bench_observer uo = { .changed_cb = ui_changed_cb, .error_cb = ui_error_cb, .arg = &app };
 
 		log_stderr(false);
-		if ((app.ui = ui_new(app.loop, app.bench, err, sizeof(err))) == NULL) {
+		benchview_local(&app.view, app.bench, consoles_cb, &app);
+		if ((app.ui = ui_new(app.loop, &app.view, err, sizeof(err))) == NULL) {
 			log_stderr(true);
 			fprintf(stderr, "idevicebench: %s\n", err);
+			server_free(app.server);
 			bench_free(app.bench);
 			free(cfg);
 			return 1;
 		}
 		bench_add_observer(app.bench, &uo);
+		ui_set_leave_cb(app.ui, leave_cb, &app);
 	}
+	/* after the front end: with a console, nothing more goes to the terminal */
+	if (sock[0]) {
+		app.server = server_new(app.loop, app.bench, sock, cfg->group,
+		    opt.log_dir ? opt.log_dir : cfg->log_dir, opt.db ? opt.db : cfg->db, serr, sizeof(serr));
+		if (app.server == NULL && serve) {
+			log_stderr(true);
+			log_warn("control socket: %s", serr);
+			jsonl_free(app.jsonl);
+			bench_free(app.bench);
+			log_close();
+			free(cfg);
+			return 1;
+		}
+		if (app.server == NULL)
+			log_warn("control socket: %s: no console can attach to this bench", serr);
+		else
+			server_set_clients_cb(app.server, clients_cb, &app);
+		if (app.server && app.ui)
+			server_set_local(app.server, 1);
+	}
+	ev_prepare_init(&app.tidy, tidy_cb);
+	ev_prepare_start(app.loop, &app.tidy);
+	ev_unref(app.loop);
 	ev_signal_init(&app.sigint, sig_cb, SIGINT);
 	ev_signal_init(&app.sigterm, sig_cb, SIGTERM);
 	ev_signal_init(&app.sighup, sig_cb, SIGHUP);
@@ -318,6 +471,9 @@ main(int argc, char **argv)
 	ev_signal_stop(app.loop, &app.sigint);
 	ev_signal_stop(app.loop, &app.sigterm);
 	ev_signal_stop(app.loop, &app.sighup);
+	ev_ref(app.loop);
+	ev_prepare_stop(app.loop, &app.tidy);
+	server_free(app.server);
 	jsonl_free(app.jsonl);
 	bench_free(app.bench);
 	log_close();

@@ -28,7 +28,7 @@ static void
 draw(struct ui *u)
 {
 	struct layout l;
-	size_t n = bench_slot_count(u->b), i, pages;
+	size_t n = bv_slot_count(u->v), i, pages;
 	bool full;
 
 	ui_fix_selection(u);
@@ -103,9 +103,9 @@ input_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(loop, w);
 		/* SIGHUP may be ignored (nohup) or come later: say it here too */
 		log_info("terminal lost (end of input): supervising %s without a screen",
-		    bench_busy(u->b) ? "running restores" : "nothing");
+		    bv_busy(u->v) ? "running restores" : "nothing");
 		u->headless = true;
-		bench_set_headless(u->b, true);
+		bv_set_headless(u->v, true);
 		return;
 	}
 	while ((ch = wgetch(stdscr)) != ERR) {
@@ -234,7 +234,7 @@ init_colours(struct ui *u)
 }
 
 struct ui *
-ui_new(struct ev_loop *loop, struct bench *b, char *err, size_t errlen)
+ui_new(struct ev_loop *loop, struct benchview *v, char *err, size_t errlen)
 {
 	static bool hooked;
 	struct ui *u;
@@ -250,7 +250,7 @@ ui_new(struct ev_loop *loop, struct bench *b, char *err, size_t errlen)
 		return NULL;
 	}
 	u->loop = loop;
-	u->b = b;
+	u->v = v;
 	u->prev_sel = -1;
 	setlocale(LC_CTYPE, "");
 	cs = nl_langinfo(CODESET);
@@ -347,7 +347,7 @@ ui_dirty(struct ui *u, int i)
 		u->dirty_all = true;
 		return;
 	}
-	n = bench_slot_count(u->b);
+	n = bv_slot_count(u->v);
 	if (u->ndirty < n) {
 		if ((p = realloc(u->dirty, n)) == NULL) {
 			u->dirty_all = true;
@@ -381,4 +381,11 @@ bool
 ui_quit_requested(const struct ui *u)
 {
 	return u->quit;
+}
+
+void
+ui_set_leave_cb(struct ui *u, void (*cb)(void *), void *arg)
+{
+	u->leave_cb = cb;
+	u->leave_arg = arg;
 }

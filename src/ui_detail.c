@@ -16,7 +16,7 @@ refresh_history(struct ui *u, const struct slot *s)
 	if (u->hist_valid && u->hist_ecid == ecid && u->hist_attempts == s->attempts &&
 	    u->hist_state == s->job.state)
 		return;
-	u->nhist = ecid ? bench_history(u->b, ecid, u->hist, HIST_MAX) : 0;
+	u->nhist = ecid ? bv_history(u->v, ecid, u->hist, HIST_MAX) : 0;
 	u->hist_ecid = ecid;
 	u->hist_attempts = s->attempts;
 	u->hist_state = s->job.state;

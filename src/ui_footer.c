@@ -76,7 +76,7 @@ ui_draw_flag_menu(struct ui *u)
 void
 ui_draw_dfu(struct ui *u)
 {
-	int i = bench_slot_find(u->b, u->dfu_port), y = 2, w = COLS - 4;
+	int i = bv_slot_find(u->v, u->dfu_port), y = 2, w = COLS - 4;
 	const struct slot *s;
 	const struct dfu_step *steps;
 	enum button_family fam;
@@ -92,7 +92,7 @@ ui_draw_dfu(struct ui *u)
 		ui_put(u, 2, 2, w, A_NORMAL, true, "This slot is gone.");
 		return;
 	}
-	s = bench_slot_at(u->b, (size_t)i);
+	s = bv_slot_at(u->v, (size_t)i);
 	fam = ui_slot_buttons(s, &fallback);
 	steps = dfuguide_steps(fam, &n);
 	ui_putf(u, 0, 0, COLS, A_REVERSE | A_BOLD, true, " Guided DFU  %s  %s  %s%s%s%s  %s",
@@ -161,9 +161,9 @@ ui_dfu_tick_arm(struct ui *u)
 	enum button_family fam;
 
 	ev_timer_stop(u->loop, &u->tick);
-	if (u->ov != OV_DFU || (i = bench_slot_find(u->b, u->dfu_port)) < 0)
+	if (u->ov != OV_DFU || (i = bv_slot_find(u->v, u->dfu_port)) < 0)
 		return;
-	s = bench_slot_at(u->b, (size_t)i);
+	s = bv_slot_at(u->v, (size_t)i);
 	if (s->dfu != DFU_STEPS && s->dfu != DFU_WAIT)
 		return;
 	fam = ui_slot_buttons(s, &fb);

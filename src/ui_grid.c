@@ -15,11 +15,11 @@
 const struct slot *
 ui_sel_slot(struct ui *u)
 {
-	size_t n = bench_slot_count(u->b);
+	size_t n = bv_slot_count(u->v);
 
 	if (n == 0)
 		return NULL;
-	return bench_slot_at(u->b, u->sel < n ? u->sel : n - 1);
+	return bv_slot_at(u->v, u->sel < n ? u->sel : n - 1);
 }
 
 bool
@@ -56,7 +56,7 @@ ui_mark_toggle(struct ui *u, const char *port)
 void
 ui_fix_selection(struct ui *u)
 {
-	size_t n = bench_slot_count(u->b), i;
+	size_t n = bv_slot_count(u->v), i;
 	const struct slot *s;
 
 	if (n == 0) {
@@ -64,24 +64,24 @@ ui_fix_selection(struct ui *u)
 		return;
 	}
 	if (u->sel_port[0] != '\0') {
-		if (u->sel < n && strcmp(bench_slot_at(u->b, u->sel)->port, u->sel_port) == 0)
+		if (u->sel < n && strcmp(bv_slot_at(u->v, u->sel)->port, u->sel_port) == 0)
 			return;
 		for (i = 0; i < n; i++)
-			if (strcmp(bench_slot_at(u->b, i)->port, u->sel_port) == 0) {
+			if (strcmp(bv_slot_at(u->v, i)->port, u->sel_port) == 0) {
 				u->sel = i;
 				return;
 			}
 	}
 	if (u->sel >= n)
 		u->sel = n - 1;
-	s = bench_slot_at(u->b, u->sel);
+	s = bv_slot_at(u->v, u->sel);
 	text_copy(u->sel_port, s->port, sizeof(u->sel_port));
 }
 
 void
 ui_set_sel(struct ui *u, size_t i)
 {
-	size_t n = bench_slot_count(u->b);
+	size_t n = bv_slot_count(u->v);
 
 	if (n == 0)
 		return;
@@ -92,13 +92,13 @@ ui_set_sel(struct ui *u, size_t i)
 		u->sel_moved = true;
 	}
 	u->sel = i;
-	text_copy(u->sel_port, bench_slot_at(u->b, i)->port, sizeof(u->sel_port));
+	text_copy(u->sel_port, bv_slot_at(u->v, i)->port, sizeof(u->sel_port));
 }
 
 void
 ui_layout(struct ui *u, struct layout *l)
 {
-	int avail, n = (int)bench_slot_count(u->b);
+	int avail, n = (int)bv_slot_count(u->v);
 
 	memset(l, 0, sizeof(*l));
 	l->cols = COLS;
@@ -144,9 +144,10 @@ ui_layout(struct ui *u, struct layout *l)
 void
 ui_draw_header(struct ui *u)
 {
-	const struct bench_status *st = bench_status(u->b);
-	size_t n = bench_slot_count(u->b), pages;
-	char marks[32] = "", page[64], store[160];
+	const struct bench_status *st = bv_status(u->v);
+	size_t n = bv_slot_count(u->v), pages;
+	char marks[32] = "", page[64], store[160], consoles[32] = "";
+	int nc;
 
 	if (u->nmarks > 0)
 		snprintf(marks, sizeof(marks), "  %zu marked", u->nmarks);
@@ -154,6 +155,9 @@ ui_draw_header(struct ui *u)
 	snprintf(page, sizeof(page), "%s%s", marks, "");
 	if (pages > 1)
 		snprintf(page, sizeof(page), "%s  page %zu/%zu", marks, u->page + 1, pages);
+	nc = bv_consoles(u->v);
+	if (nc > 1)
+		snprintf(consoles, sizeof(consoles), "  %d consoles", nc);
 	ui_putf(u, 0, 0, COLS, A_REVERSE | A_BOLD, true,
 	    " idevicebench %s | %d slots %d run %d queued %d done %d failed %d HW %d port?",
 	    st->name, st->count.slots, st->count.running, st->count.queued, st->count.done, st->count.failed, st->count.flagged,
@@ -164,10 +168,10 @@ ui_draw_header(struct ui *u)
 	else
 		snprintf(store, sizeof(store), "  store: %s", st->store_msg[0] ? st->store_msg : "off");
 	/* the page number keeps its place at the right edge */
-	ui_putf(u, 1, 0, COLS - (int)strlen(page), A_NORMAL, true, " IPSW %s  %s  usbmuxd %s%s",
+	ui_putf(u, 1, 0, COLS - (int)strlen(page), A_NORMAL, true, " IPSW %s  %s  usbmuxd %s%s%s",
 	    st->ipsw_desc[0] ? st->ipsw_desc : st->ipsw[0] ? st->ipsw : "none (--ipsw)",
 	    st->restore_version[0] ? st->restore_version : st->restore_prog,
-	    st->usbmuxd_ok ? "ok" : "DOWN", store);
+	    st->usbmuxd_ok ? "ok" : "DOWN", consoles, store);
 	ui_put(u, 1, COLS - (int)strlen(page), (int)strlen(page), A_BOLD, false, page);
 	if (!st->usbmuxd_ok)
 		mvwchgat(stdscr, 1, 0, COLS, A_BOLD, u->colour ? CAT_FAILED : 0, NULL);
@@ -181,7 +185,7 @@ static const struct box box_ascii = { "+", "+", "+", "+", "-", "|" };
 static void
 draw_cell(struct ui *u, size_t i, int y, int x, int w)
 {
-	const struct slot *s = bench_slot_at(u->b, i);
+	const struct slot *s = bv_slot_at(u->v, i);
 	const struct box *bx = u->utf8 ? &box_utf8 : &box_ascii;
 	bool sel = i == u->sel, marked = s->marked || ui_mark_has(u, s->port);
 	enum cat c = ui_slot_cat(s);
@@ -251,7 +255,7 @@ draw_cell(struct ui *u, size_t i, int y, int x, int w)
 static void
 draw_table_row(struct ui *u, size_t i, int y)
 {
-	const struct slot *s = bench_slot_at(u->b, i);
+	const struct slot *s = bv_slot_at(u->v, i);
 	bool sel = i == u->sel;
 	char st[256], mk[64], pct[16] = "";
 	attr_t a = ui_cat_attr(u, ui_slot_cat(s));
@@ -288,7 +292,7 @@ ui_draw_slot(struct ui *u, size_t i)
 	int y, x;
 	bool vis;
 
-	if (i >= bench_slot_count(u->b))
+	if (i >= bv_slot_count(u->v))
 		return;
 	slot_pos(u, i, &y, &x, &vis);
 	if (!vis)
@@ -302,7 +306,7 @@ ui_draw_slot(struct ui *u, size_t i)
 void
 ui_draw_grid(struct ui *u)
 {
-	size_t n = bench_slot_count(u->b), i, first;
+	size_t n = bv_slot_count(u->v), i, first;
 
 	for (i = (size_t)u->lay.grid_y; i < (size_t)(u->lay.grid_y + u->lay.grid_h); i++)
 		ui_put(u, (int)i, 0, COLS, A_NORMAL, true, "");

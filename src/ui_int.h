@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "bench.h"
+#include "benchview.h"
 #include "command.h"
 #include "keymap.h"
 #include "slot.h"
@@ -59,10 +60,12 @@ struct pager {
 
 struct ui {
 	struct ev_loop *loop;
-	struct bench *b;
+	struct benchview *v;
 	SCREEN *scr;
 	int saved_stderr;
 	bool colour, utf8, headless, quit;
+	void (*leave_cb)(void *);	/* the console is done (q, or the bench told to stop) */
+	void *leave_arg;
 
 	ev_prepare prepare;
 	ev_timer frame;

@@ -26,7 +26,7 @@ exec_one(struct ui *u, enum cmd_verb verb, const struct slot *s, const char *rea
 	if (reason != NULL)
 		text_sanitize(c.reason, sizeof(c.reason), reason, strlen(reason));
 	msg[0] = '\0';
-	if (bench_exec(u->b, &c, msg, sizeof(msg)) != 0) {
+	if (bv_exec(u->v, &c, msg, sizeof(msg)) != 0) {
 		ui_message(u, "%s", msg[0] ? msg : "command failed");
 		(*bad)++;
 	} else
@@ -47,9 +47,9 @@ act_verb(struct ui *u, const struct keymap_entry *e, enum cmd_verb verb, const c
 
 	if (e->marked && u->nmarks > 0) {
 		for (i = 0; i < u->nmarks; i++) {
-			if ((k = bench_slot_find(u->b, u->marks[i])) < 0)
+			if ((k = bv_slot_find(u->v, u->marks[i])) < 0)
 				continue;
-			s = bench_slot_at(u->b, (size_t)k);
+			s = bv_slot_at(u->v, (size_t)k);
 			exec_one(u, e->action == KM_IGNORE_TOGGLE ?
 			    (s->ignored ? CMD_UNIGNORE : CMD_IGNORE) : verb, s, reason, &ok, &bad);
 		}
@@ -91,15 +91,32 @@ act_erase_ask(struct ui *u, const struct keymap_entry *e)
 	return NEXT_ALL;
 }
 
+static enum next act_stop(struct ui *);
+
+/* q: leave this console. A bench elsewhere, or one other consoles use, keeps running. */
 static enum next
 act_quit(struct ui *u)
 {
-	const struct bench_status *st = bench_status(u->b);
+	if (u->v->remote || bv_consoles(u->v) > 1) {
+		u->prompt = PR_NONE;
+		u->quit = true;
+		if (u->leave_cb)
+			u->leave_cb(u->leave_arg);
+		return NEXT_ALL;
+	}
+	return act_stop(u);
+}
+
+/* Q (and q on the last console of a bench in this process): stop the bench, asking while jobs run. */
+static enum next
+act_stop(struct ui *u)
+{
+	const struct bench_status *st = bv_status(u->v);
 	int jobs = st->count.running + st->count.queued;
 	struct command c;
 	char msg[256];
 
-	if (u->prompt != PR_QUIT && bench_busy(u->b)) {
+	if (u->prompt != PR_QUIT && bv_busy(u->v)) {
 		snprintf(u->prompt_text, sizeof(u->prompt_text),
 		    " %d job%s running: quit anyway? they will be cancelled... y/N", jobs,
 		    jobs == 1 ? "" : "s");
@@ -109,8 +126,9 @@ act_quit(struct ui *u)
 	u->prompt = PR_NONE;
 	memset(&c, 0, sizeof(c));
 	c.verb = CMD_QUIT;
-	if (bench_exec(u->b, &c, msg, sizeof(msg)) != 0)
+	if (bv_exec(u->v, &c, msg, sizeof(msg)) != 0)
 		ui_message(u, "%s", msg);
+	/* the bench stops: in this process the loop ends, elsewhere it closes the connection */
 	u->quit = true;
 	return NEXT_ALL;
 }
@@ -120,7 +138,7 @@ act_flag_menu(struct ui *u)
 {
 	if (ui_sel_slot(u) == NULL)
 		return NEXT_NONE;
-	u->nsugg = bench_flag_suggestions(u->b, u->sel, u->sugg, FLAG_SUGG_MAX);
+	u->nsugg = bv_flag_suggestions(u->v, u->sel, u->sugg, FLAG_SUGG_MAX);
 	if (u->nsugg > FLAG_SUGG_MAX)
 		u->nsugg = FLAG_SUGG_MAX;
 	u->sugg_sel = 0;
@@ -137,16 +155,16 @@ act_dfu(struct ui *u)
 	char msg[256] = "";
 
 	if (u->ov == OV_DFU) {
-		int i = bench_slot_find(u->b, u->dfu_port);
+		int i = bv_slot_find(u->v, u->dfu_port);
 
-		s = i >= 0 ? bench_slot_at(u->b, (size_t)i) : NULL;
+		s = i >= 0 ? bv_slot_at(u->v, (size_t)i) : NULL;
 	}
 	if (s == NULL)
 		return NEXT_NONE;
 	memset(&c, 0, sizeof(c));
 	c.verb = CMD_DFU;
 	text_copy(c.slot, s->label[0] ? s->label : s->port, sizeof(c.slot));
-	if (bench_exec(u->b, &c, msg, sizeof(msg)) != 0) {
+	if (bv_exec(u->v, &c, msg, sizeof(msg)) != 0) {
 		ui_message(u, "%s", msg[0] ? msg : "dfu failed");
 		return NEXT_ALL;
 	}
@@ -205,7 +223,7 @@ act_help(struct ui *u)
 static enum next
 act_move(struct ui *u, enum km_action a)
 {
-	size_t n = bench_slot_count(u->b), per = (size_t)(u->lay.per_page > 0 ? u->lay.per_page : 1);
+	size_t n = bv_slot_count(u->v), per = (size_t)(u->lay.per_page > 0 ? u->lay.per_page : 1);
 	size_t ncol = u->table ? 1 : (size_t)(u->lay.ncol > 0 ? u->lay.ncol : 1), i = u->sel;
 
 	if (n == 0)
@@ -329,6 +347,8 @@ dispatch(struct ui *u, const struct keymap_entry *e)
 		return NEXT_ALL;
 	case KM_QUIT:
 		return act_quit(u);
+	case KM_STOP:
+		return act_stop(u);
 	default:
 		return NEXT_NONE;
 	}
@@ -401,14 +421,14 @@ ui_handle_key(struct ui *u, int key)
 		}
 		if (pr == PR_QUIT) {
 			u->prompt = PR_QUIT;
-			return act_quit(u);
+			return act_stop(u);
 		}
 		return act_verb(u, u->pending, CMD_ERASE, NULL);
 	}
 	ctx = u->ov == OV_PAGER ? KM_PAGER : u->ov == OV_DFU ? KM_DFU : KM_GRID;
 	if ((e = keymap_find(ctx, key)) == NULL)
 		return NEXT_NONE;
-	if (u->ov != OV_PAGER && !(e->action == KM_QUIT))
+	if (u->ov != OV_PAGER && !(e->action == KM_QUIT || e->action == KM_STOP))
 		u->msg[0] = '\0';
 	if (ctx == KM_PAGER)
 		return act_pager(u, e->action);

@@ -15,6 +15,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/idb-test.XXXXXX")
 export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_DATA_HOME="$T/home/.local/share" \
 	XDG_STATE_HOME="$T/home/.local/state" XDG_CACHE_HOME="$T/home/.cache"
 mkdir -p "$HOME"
+# the control socket of the bench under test: never another test's (root shares /run/idevicebench)
+export IDEVICEBENCH_SOCKET="$T/bench.sock"
 
 ok() {
 	_tap_n=$((_tap_n + 1))

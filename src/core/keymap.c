@@ -43,8 +43,11 @@ static const struct keymap_entry table[] = {
 	C('t', "t", KM_TABLE, CMD_QUIT, false, NULL, "table / grid of slots"),
 	C(KM_KEY_CTRL_L, "Ctrl-L", KM_REDRAW, CMD_QUIT, false, NULL, "redraw the screen"),
 	CF('?', "?", KM_HELP, CMD_QUIT, false, "help", "this help", 0, 0, 1),
-	CF('q', "q", KM_QUIT, CMD_QUIT, false, "quit", "quit (asks while jobs run; they are cancelled)",
+	CF('q', "q", KM_QUIT, CMD_QUIT, false, "quit",
+	    "quit this console (the last one stops the bench, asking)",
 	    0, 0, 1),
+	C('Q', "Q", KM_STOP, CMD_QUIT, false, NULL,
+	    "stop the bench for every console (asks while jobs run)"),
 
 	P(KM_KEY_UP, "Up", KM_UP, "scroll a line"),
 	P(KM_KEY_DOWN, "Down", KM_DOWN, "scroll a line"),

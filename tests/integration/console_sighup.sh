@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # console_sighup.sh: losing the terminal (SIGHUP, as when an SSH connection
-# drops) must not kill running restores: the REAL console under benchsim keeps
-# supervising them without a screen, records their outcome, logs "terminal
-# lost" and exits when they are done. A second console started meanwhile says
-# the bench is busy instead of fighting over the devices.
+# drops) ends that console only: the REAL bench under benchsim keeps
+# supervising its restores and listening. A second console started meanwhile
+# attaches to it instead of being locked out; after the drop a new console
+# attaches and takes over, sees the restores and their end. The bench ends
+# by itself once no console is attached and nothing runs.
 . "$IDB_TOP/tests/lib.sh"
 command -v tmux >/dev/null 2>&1 || skip_all "tmux is not installed"
 command -v sqlite3 >/dev/null 2>&1 || skip_all "sqlite3 is not installed"
@@ -36,24 +37,37 @@ tcheck "both updates run" wait_scr 20 " 2 run"
 BPID=$(pgrep -f "^$IDEVICEBENCH -c $T/hup.conf" | head -1)
 tcheck "the console's process is found" test -n "$BPID"
 
-# a second console on the same bench while the first one runs
+# a second console on the same bench while the first one runs: it attaches
 TM new-session -d -s second -x 80 -y 24 \
 	"'$IDEVICEBENCH' -c '$T/hup.conf' --log-dir '$T/logs' --db '$DB'; echo second-exit=\$?; sleep 600"
-tcheck "a second console says the bench is busy" wait_scr 10 "bench is busy" second
-tcheck "it names the running console's pid" wait_scr 2 "pid $BPID" second
-tcheck "and exits with status 1" wait_scr 5 "second-exit=1" second
+tcheck "a second console attaches instead of being locked out" wait_scr 10 " 2 run" second
+tcheck "both count two consoles" wait_scr 5 "2 consoles" second
 tcheck "the first console still shows its jobs" wait_scr 2 " 2 run"
 
 # the terminal goes away: every pane's process gets SIGHUP
 TM kill-server
 sleep 1
-tcheck "the console survives SIGHUP while restores run" kill -0 "$BPID"
+tcheck "the bench survives SIGHUP while restores run" kill -0 "$BPID"
 tcheck "its log says the terminal was lost" grep -q "terminal lost" "$LOG"
-for i in $(seq 1 300); do
+tcheck "it still listens" test -S "$IDEVICEBENCH_SOCKET"
+
+# a new console (a new SSH login) attaches and takes over
+tmux_fresh
+TM new-session -d -s c -x 80 -y 24 \
+	"'$IDEVICEBENCH' -c '$T/hup.conf' --log-dir '$T/logs' --db '$DB'; echo new-exit=\$?; sleep 600"
+tcheck "a new console attaches to the running bench" wait_scr 10 "A2 .*1-1.2"
+tcheck "it sees the restores the lost console started" wait_scr 5 " 2 run| 1 run|1 done"
+tcheck "and their end: one done" wait_scr 30 " 1 done"
+tcheck "and one failed with its code" wait_scr 30 " 1 failed"
+tcheck "the failure shows code 53" wait_scr 5 "53"
+check "the bench stays while a console is attached, even idle" kill -0 "$BPID"
+TM send-keys -t c q
+tcheck "q leaves the new console" wait_scr 5 "new-exit=0"
+for i in $(seq 1 100); do
 	kill -0 "$BPID" 2>/dev/null || break
 	sleep 0.1
 done
-tcheck "it exits by itself once the jobs are done" bash -c "! kill -0 $BPID 2>/dev/null"
+tcheck "the bench ends by itself: no console, nothing running" bash -c "! kill -0 $BPID 2>/dev/null"
 tcheck "the success is recorded as done" \
 	test "$(sql "select state from attempts where ecid=$((0xd0000001))")" = done
 tcheck "the failure is recorded with its code" \
@@ -62,4 +76,5 @@ tcheck "no attempt is left open" test "$(sql 'select count(*) from attempts wher
 tcheck "the log records the exit after the jobs" bash -c "sed -n '/terminal lost/,\$p' '$LOG' | grep -q exiting"
 tcheck "no fake restore is left running" bash -c "! pgrep -f '[f]akerestore.*$T/' >/dev/null"
 tcheck "the restores were not cancelled" bash -c "! grep -qi 'cancel' '$LOG'"
+tcheck "the socket file is removed" test ! -e "$IDEVICEBENCH_SOCKET"
 done_testing

@@ -7,7 +7,7 @@
 # all of its inputs. No clang needed.
 set -u
 . "$IDB_TOP/tests/lib.sh"
-names=(text ibootstr command restore config models scenario store)
+names=(text ibootstr command restore config models scenario store mirror)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "benchview.h"
 #include "fakebench.h"
 #include "keymap.h"
 #include "ui.h"
@@ -61,6 +62,7 @@ main(int argc, char **argv)
 	struct ev_loop *loop = ev_default_loop(0);
 	ev_prepare check;
 	struct bench_observer obs;
+	struct benchview view;
 	char err[256];
 	int ch;
 
@@ -94,7 +96,8 @@ main(int argc, char **argv)
 	}
 	if ((bench = fakebench_new(loop, &o)) == NULL)
 		return 1;
-	if ((ui = ui_new(loop, bench, err, sizeof(err))) == NULL) {
+	benchview_local(&view, bench, NULL, NULL);
+	if ((ui = ui_new(loop, &view, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "uipreview: %s\n", err);
 		fakebench_free(bench);
 		return 1;

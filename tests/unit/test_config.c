@@ -69,6 +69,20 @@ test_full_file(void **st)
 	assert_null(config_label_for(&cfg, "1-2.3"));
 }
 
+/* [bench] group: who besides root and the bench's user may attach to its socket */
+static void
+test_group(void **st)
+{
+	(void)st;
+	assert_int_equal(load(""), 0);
+	assert_string_equal(cfg.group, "");
+	assert_int_equal(load("[bench]\ngroup = bench-techs\n"), 0);
+	assert_string_equal(cfg.group, "bench-techs");
+	assert_int_equal(load("[bench]\ngroup = a b\n"), -1);
+	assert_non_null(strstr(err, "group"));
+	assert_int_equal(load("[bench]\ngroup = ../etc\n"), -1);
+}
+
 static void
 test_errors_name_line(void **st)
 {
@@ -178,6 +192,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_group),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_line),
 		cmocka_unit_test(test_hostile_lengths),
