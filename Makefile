@@ -10,7 +10,7 @@ CC       ?= cc
 BUILD    ?= build
 VERSION  := 0.1.0
 
-PKGS     := ncursesw libusb-1.0 libimobiledevice-1.0 libirecovery-1.0 libplist-2.0 sqlite3 inih jansson libpq libzip
+PKGS     := ncursesw libusb-1.0 libimobiledevice-1.0 libirecovery-1.0 libplist-2.0 sqlite3 inih jansson libpq libzip libcurl libcrypto
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wno-format-truncation
 STD      := -std=gnu11
@@ -113,6 +113,7 @@ check-layers:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(BUILD)/demo
+	@scripts/demo-firmware config/demo.scenario config/models.tsv build/demo/firmware
 	tests/benchsim/benchsim --speed 1 config/demo.scenario -- $(BIN) -c config/demo-live.conf \
 		--db $(BUILD)/demo/history.db --log-dir $(BUILD)/demo/logs
 

@@ -21,6 +21,7 @@ struct bench_status {
 	char name[64];			/* bench name (config, default host name) */
 	char ipsw[512];			/* configured IPSW path, "" if none */
 	char ipsw_desc[128];		/* "iPhone 15.8 (19H370)" when known, else the file name */
+	char firmware[160];		/* downloads in progress for the header, "" when none */
 	char restore_prog[256];
 	char restore_version[64];	/* "idevicerestore 1.0.0", "missing" */
 	bool usbmuxd_ok;
@@ -46,6 +47,8 @@ struct bench_observer {
 	void (*error_cb)(void *arg, const char *text);	/* command or system error */
 	void (*changed_cb)(void *arg, int i);		/* anything shown changed (-1: header/all) */
 	void *arg;
+	/* a firmware download moved (const struct fwdl_status *, include/fwdl.h) */
+	void (*firmware_cb)(void *arg, const void *status);
 };
 
 /* Start-up overrides from the command line (NULL = keep the config's). */

@@ -12,4 +12,7 @@ int ports_main(int argc, char **argv);
 /* idevicebench export [--db FILE] [--format csv|json] [--flagged]: repair tickets */
 int export_main(int argc, char **argv);
 
+/* idevicebench [-c FILE] firmware [--json] | fetch MODEL [VERSION|BUILD] | verify [PATH...]; argv[sub] is "firmware" */
+int firmware_main(int argc, char **argv, int sub);
+
 #endif

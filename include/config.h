@@ -17,6 +17,13 @@ struct config_slot {
 };
 
 #define CONFIG_MAX_SLOTS 512
+#define CONFIG_MAX_PINS 128
+
+/* [pin] model = version, build or IPSW path (same layout as struct fw_pin). */
+struct config_pin {
+	char model[32];
+	char value[512];
+};
 
 struct config {
 	char path[512];			/* the file read, "" when none was found */
@@ -38,6 +45,13 @@ struct config {
 	enum on_recovery_policy on_recovery;
 	struct config_slot slots[CONFIG_MAX_SLOTS];
 	size_t nslots;
+	/* [firmware] and [pin] (src/fwconfig.c) */
+	char fw_dir[512];		/* the IPSW library */
+	bool fw_download;		/* fetch what a phone needs from fw_index */
+	char fw_index[512];		/* ipsw.me v4 shaped index */
+	unsigned long long fw_keep;	/* disk budget for downloaded files, bytes; 0 = none */
+	struct config_pin pins[CONFIG_MAX_PINS];
+	size_t npins;
 };
 
 /* Fill every key with its default (paths under the XDG directories). */
@@ -54,6 +68,11 @@ int config_load(struct config *, const char *explicit_path, char *err, size_t er
 int config_load_string(struct config *, const char *text, const char *name, char *err, size_t errlen);
 /* Expand a leading "~/" with $HOME into out. */
 void config_expand_home(const char *in, char *out, size_t outlen);
+/* Defaults of [firmware] (called by config_defaults). */
+void config_firmware_defaults(struct config *);
+/* One key of [firmware] or [pin]: 1 accepted, 0 refused with a reason in err. */
+int config_firmware_key(struct config *, const char *section, const char *key, const char *v,
+    char *err, size_t errlen);
 /* Label configured for a port path, or NULL. */
 const char *config_label_for(const struct config *, const char *port);
 

@@ -24,6 +24,8 @@ char *events_gone(const struct slot *, uint64_t ecid);
 char *events_job(const struct slot *);
 char *events_advice(const struct slot *);
 char *events_flag(const struct slot *);
+/* {"event":"firmware"}: a download moved (status is a const struct fwdl_status *). */
+char *events_firmware(const void *status);
 /* {"event":"error"}: text is sanitized here. */
 char *events_error(const char *text);
 /*

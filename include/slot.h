@@ -64,6 +64,8 @@ struct slot_job {
 	time_t started, ended;
 	struct err_result result;	/* class, code, step, percent, message when failed */
 	char log_path[512];
+	char firmware[80];		/* the IPSW chosen, "16.7.10 (20H350)", "" before a choice */
+	bool waiting_fw;		/* queued until a firmware download or the library scan is done */
 	pid_t pid;
 	/* last lines of output, sanitized, ring buffer */
 	char tail[SLOT_TAIL_LINES][SLOT_TAIL_WIDTH];
@@ -123,6 +125,9 @@ struct bench_attempt {
 	int step;
 	double percent;
 	char log_path[512];
+	char fw_version[32];		/* the IPSW it restored with, "" unknown */
+	char fw_build[32];
+	char fw_sha1[41];
 };
 
 /* The header's counts over a bench's slots. */

@@ -71,6 +71,9 @@ void store_device_seen(struct store *, uint64_t ecid, const char *product_type,
 /* Record a job start; returns the attempt id to pass to store_attempt_end(). */
 long store_attempt_begin(struct store *, uint64_t ecid, const char *port, int action,
     time_t started, const char *log_path);
+/* Record the IPSW an attempt restores with (SQLite history; version, build, SHA1 or ""). */
+void store_attempt_firmware(struct store *, long id, const char *version, const char *build,
+    const char *sha1);
 /* Record how it ended (state: JOB_DONE / JOB_FAILED / JOB_CANCELLED; r may be NULL). */
 void store_attempt_end(struct store *, long id, time_t ended, int state,
     const struct err_result *r);

@@ -386,6 +386,9 @@ device_arrived(struct bench *b, const struct usbwatch_dev *d)
 	}
 	bench_recount(b);
 	NOTIFY(b, device_cb, bench_slot_index(b, bs));
+	/* a phone of a new model: fetch its firmware now, so that nothing waits at u */
+	if (!same)
+		runner_fw_arrived(b, bs);
 	if (!job_active)
 		bench_update_advice(b, bs, true);
 	bench_changed(b, bs);
@@ -868,6 +871,7 @@ bench_new(struct ev_loop *loop, struct config *cfg, const struct bench_options *
 		store_set_scope(b->store, cfg->name);
 	}
 	runner_init(b);
+	runner_fw_init(b);
 	b->st.usbmuxd_ok = idev_usbmuxd_running();
 	ev_timer_init(&b->tick, tick_cb, 1.0, 1.0);
 	return b;

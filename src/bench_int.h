@@ -18,6 +18,10 @@
 #include "restore_parse.h"
 #include "slot.h"
 
+struct fwsel;
+struct fwprep;
+struct err_result;
+
 #define MAX_OBSERVERS	4
 #define MAX_KNOWN	512
 #define HISTORY_MAX	256
@@ -37,6 +41,12 @@ struct bslot {
 	unsigned long qseq;		/* queue order while queued */
 	bool auto_done;			/* an auto policy already acted on this device */
 	bool idev_pending;		/* a lockdownd query is under way */
+	/* runner_fw.c's: the IPSW chosen for the queued or running job */
+	char fw_path[1024];
+	char fw_sha1[41];
+	char fw_version[32];
+	char fw_build[32];
+	char fw_fail[256];		/* why no firmware: the failed job's message */
 };
 
 /* UDID -> ECID pairs learnt from lockdownd and from mode changes on one port. */
@@ -77,6 +87,9 @@ struct bench {
 	char irecvfix[PATH_MAX];	/* the preload for 1.0.0 children, "" if not found */
 	char preload_env[PATH_MAX * 2 + 16];	/* "LD_PRELOAD=..." for 1.0.0 children */
 	bool prep_done;
+	struct fwsel *fw;		/* runner_fw.c: the firmware library, index and downloads */
+	struct fwprep *fwprep[64];	/* one-time extraction per library IPSW */
+	size_t nfwprep;
 	char work_dir[512];
 	unsigned long seq;
 	ev_timer reap;
@@ -139,5 +152,22 @@ void	runner_kill(struct bench *, struct bslot *);
 void	runner_device_back(struct bench *, struct bslot *);
 /* The device of a running job left: open the reconnect window. False when nothing runs. */
 bool	runner_device_left(struct bench *, struct bslot *, enum dev_mode prev_mode);
+/* Fail the slot's queued job now (class ipsw, msg its message): its firmware cannot come. */
+void	runner_fail_firmware(struct bench *, struct bslot *, const char *msg);
+
+/* runner_fw.c: which IPSW each job gets (the firmware library, DESIGN.md) */
+/* Start the firmware service (library scan, downloads); b->ipsw is read already. */
+void	runner_fw_init(struct bench *);
+void	runner_fw_free(struct bench *);
+/* Choose the slot's IPSW: 1 chosen (bs->fw_path), 0 wait (queued, waiting_fw), -1 none (msg). */
+int	runner_fw_resolve(struct bench *, struct bslot *, bool retry, char *msg, size_t msglen);
+/* True when the IPSW's filesystem is in the cache, or needs none (1.0.0 children). */
+bool	runner_fw_prepared(struct bench *, const char *path);
+/* A restore starts: log header, LRU, history. */
+void	runner_fw_launching(struct bench *, struct bslot *, long attempt_id);
+/* A restore ended: an IPSW that did not fit its phone is marked suspect. */
+void	runner_fw_ended(struct bench *, struct bslot *, const struct err_result *, bool never_ran);
+/* A phone arrived: fetch its firmware now when downloads are on. */
+void	runner_fw_arrived(struct bench *, struct bslot *);
 
 #endif

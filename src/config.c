@@ -56,6 +56,7 @@ config_defaults(struct config *c)
 	c->stall_timeout = 900;
 	c->reconnect_window = 120;
 	c->kill_grace = 5;
+	config_firmware_defaults(c);
 }
 
 const char *
@@ -223,6 +224,8 @@ handler(void *user, const char *section, const char *key, const char *v)
 			}
 			return 1;
 		}
+	} else if (strcmp(section, "firmware") == 0 || strcmp(section, "pin") == 0) {
+		return config_firmware_key(c, section, key, v, p->err, sizeof(p->err));
 	} else if (strcmp(section, "history") == 0) {
 		if (strcmp(key, "url") == 0 || strcmp(key, "path") == 0) {
 			if (v[0] == '\0') {

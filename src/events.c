@@ -8,6 +8,7 @@
 
 #include "bench.h"
 #include "events.h"
+#include "fwdl.h"
 #include "osutil.h"
 #include "restore_parse.h"
 #include "slot.h"
@@ -144,6 +145,10 @@ events_job(const struct slot *s)
 	json_object_set_new(o, "state", json_string(slot_job_state_name(jb->state)));
 	if (jb->state == JOB_QUEUED)
 		json_object_set_new(o, "position", json_integer(jb->queue_pos));
+	if (jb->state == JOB_QUEUED && jb->waiting_fw)
+		json_object_set_new(o, "waiting", json_string("firmware"));
+	if (jb->firmware[0])
+		json_object_set_new(o, "firmware", json_string(jb->firmware));
 	if (jb->state == JOB_RUNNING) {
 		json_object_set_new(o, "step", json_string(rp_step_name(jb->step >= 0 ? jb->step : 0)));
 		json_object_set_new(o, "percent", pct(jb->percent));
@@ -185,6 +190,29 @@ events_flag(const struct slot *s)
 	json_object_set_new(o, "reason", str(s->flag_reason));
 	if (s->flag_hint[0])
 		json_object_set_new(o, "hint", str(s->flag_hint));
+	return dump(o, true);
+}
+
+/* {"event":"firmware","model","version","build","state","percent","bytes","total"}: a download moved. */
+char *
+events_firmware(const void *p)
+{
+	const struct fwdl_status *st = p;
+	json_t *o = base("firmware", NULL);
+
+	json_object_set_new(o, "model", json_string(st->model));
+	json_object_set_new(o, "version", json_string(st->version));
+	json_object_set_new(o, "build", json_string(st->build));
+	json_object_set_new(o, "state", json_string(fwdl_state_name(st->state)));
+	json_object_set_new(o, "percent", pct(st->percent));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes));
+	json_object_set_new(o, "total", json_integer((json_int_t)st->total));
+	if (st->state == FWDL_DOWNLOADING) {
+		json_object_set_new(o, "rate", json_integer((json_int_t)st->rate));
+		json_object_set_new(o, "eta", st->eta >= 0 ? json_integer((json_int_t)st->eta) : json_null());
+	}
+	if (st->state == FWDL_FAILED)
+		json_object_set_new(o, "message", json_string(st->message));
 	return dump(o, true);
 }
 

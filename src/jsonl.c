@@ -93,6 +93,14 @@ job_cb(void *arg, size_t i)
 }
 
 static void
+firmware_cb(void *arg, const void *status)
+{
+	struct jsonl *j = arg;
+
+	emit(j, events_firmware(status));
+}
+
+static void
 advice_cb(void *arg, size_t i)
 {
 	struct jsonl *j = arg;
@@ -182,7 +190,7 @@ jsonl_new(struct ev_loop *loop, struct bench *b, int in_fd, int out_fd)
 {
 	struct jsonl *j = calloc(1, sizeof(*j));
 	struct bench_observer o = {
-		slot_cb, device_cb, gone_cb, job_cb, advice_cb, flag_cb, error_cb, NULL, NULL
+		slot_cb, device_cb, gone_cb, job_cb, advice_cb, flag_cb, error_cb, NULL, NULL, firmware_cb
 	};
 
 	if (j == NULL)

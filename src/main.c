@@ -33,6 +33,7 @@ usage(FILE *f)
 	    "       idevicebench history [ECID]\n"
 	    "       idevicebench ports\n"
 	    "       idevicebench export [--format csv|json] [--flagged]\n"
+	    "       idevicebench firmware [--json] | fetch MODEL [VERSION|BUILD] | verify [PATH...]\n"
 	    "       idevicebench -n [-c FILE]\n"
 	    "       idevicebench --version | --help\n");
 }
@@ -203,6 +204,8 @@ main(int argc, char **argv)
 		const char *sub = argv[i];
 		int (*fn)(int, char **) = NULL;
 
+		if (strcmp(sub, "firmware") == 0)
+			return firmware_main(argc, argv, i);
 		if (strcmp(sub, "explain") == 0)
 			fn = explain_main;
 		else if (strcmp(sub, "history") == 0)

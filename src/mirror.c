@@ -211,6 +211,12 @@ apply_job(struct slot *s, json_t *o)
 	jb->ecid = get_hex(o, "ecid", jb->ecid);
 	jb->queue_pos = (int)get_int(o, "position", jb->queue_pos);
 	jb->pid = jb->state == JOB_RUNNING ? (pid_t)get_int(o, "pid", 0) : 0;
+	/* the IPSW chosen, and whether the job waits for its download */
+	jb->waiting_fw = jb->state == JOB_QUEUED &&
+	    json_is_string(json_object_get(o, "waiting")) &&
+	    strcmp(json_string_value(json_object_get(o, "waiting")), "firmware") == 0;
+	jb->firmware[0] = '\0';
+	get_str(o, "firmware", jb->firmware, sizeof(jb->firmware));
 	if (jb->state == JOB_QUEUED || jb->state == JOB_RUNNING) {
 		memset(&jb->result, 0, sizeof(jb->result));
 		jb->result.step = STEP_NONE;

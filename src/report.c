@@ -426,6 +426,8 @@ struct ticket {
 	char	advice[320];
 	char	*logs[64];
 	size_t	nlogs;
+	const struct bench_attempt *fw[64];	/* attempts with a known IPSW, newest first */
+	size_t	nfw;
 };
 
 /* "4013-class connection-lost at upload_fs 42% (2026-06-01 14:02:11)" */
@@ -473,6 +475,8 @@ build_ticket(const struct store_device *d, const struct store_attempt *a, size_t
 			k->done++;
 		if (b->state == JOB_FAILED && k->last_error[0] == '\0')
 			describe_error(b, k->last_error, sizeof(k->last_error));
+		if ((b->fw_version[0] != '\0' || b->fw_build[0] != '\0') && k->nfw < 64)
+			k->fw[k->nfw++] = b;
 		if (b->log_path[0] != '\0' && k->nlogs < 64) {
 			for (j = 0; j < k->nlogs; j++) {
 				if (strcmp(k->logs[j], b->log_path) == 0)
@@ -529,7 +533,8 @@ export_csv_header(FILE *f)
 {
 	static const char *cols[] = { "ecid", "product_type", "name", "flagged", "reason",
 	    "repair_hint", "attempts", "done", "failed", "summary", "last_error",
-	    "advice_rule", "advice", "log_paths" };
+	    "advice_rule", "advice", "log_paths", "firmware_version", "firmware_build",
+	    "firmware_sha1" };
 	size_t	i, n = sizeof(cols) / sizeof(cols[0]);
 
 	for (i = 0; i < n; i++)
@@ -559,7 +564,11 @@ export_csv_row(FILE *f, const struct ticket *k)
 	csv_field(f, k->last_error, false);
 	csv_field(f, k->advice_rule, false);
 	csv_field(f, k->advice, false);
-	csv_field(f, logs, true);
+	csv_field(f, logs, false);
+	/* the IPSW of the newest attempt that recorded one */
+	csv_field(f, k->nfw ? k->fw[0]->fw_version : "", false);
+	csv_field(f, k->nfw ? k->fw[0]->fw_build : "", false);
+	csv_field(f, k->nfw ? k->fw[0]->fw_sha1 : "", true);
 }
 
 static json_t *
@@ -584,6 +593,17 @@ export_json_row(const struct ticket *k)
 	    "advice_rule", k->advice_rule[0] != '\0' ? k->advice_rule : NULL,
 	    "advice", k->advice[0] != '\0' ? k->advice : NULL,
 	    "log_paths", logs);
+	if (o != NULL) {
+		json_t *fw = json_array();
+
+		for (i = 0; fw != NULL && i < k->nfw; i++)
+			json_array_append_new(fw, json_pack("{s:I, s:s, s:s, s:s?}",
+			    "attempt", (json_int_t)k->fw[i]->id, "version", k->fw[i]->fw_version,
+			    "build", k->fw[i]->fw_build,
+			    "sha1", k->fw[i]->fw_sha1[0] ? k->fw[i]->fw_sha1 : NULL));
+		if (fw != NULL)
+			json_object_set_new(o, "firmware", fw);
+	}
 	return o;
 }
 

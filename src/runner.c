@@ -22,6 +22,7 @@
 #include "command.h"
 #include "config.h"
 #include "errclass.h"
+#include "fwsel.h"
 #include "ipsw.h"
 #include "job.h"
 #include "log.h"
@@ -156,8 +157,13 @@ finish_job(struct bench *b, struct bslot *bs, const struct err_input *in, long a
 	struct err_result r;
 
 	errclass_decide(in, &r);
+	if (bs->fw_fail[0]) {
+		text_sanitize(r.message, sizeof(r.message), bs->fw_fail, strlen(bs->fw_fail));
+		bs->fw_fail[0] = '\0';
+	}
 	s->job.result = r;
 	s->job.ended = time(NULL);
+	runner_fw_ended(b, bs, &r, in->ipsw_missing);
 	s->job.pid = 0;
 	if (r.ok) {
 		s->job.state = JOB_DONE;
@@ -252,6 +258,14 @@ fail_now(struct bench *b, struct bslot *bs, enum job_action act, bool ipsw)
 	finish_job(b, bs, &in, id);
 }
 
+/* Fail the slot's queued job now (class ipsw, msg its message): its firmware cannot come. */
+void
+runner_fail_firmware(struct bench *b, struct bslot *bs, const char *msg)
+{
+	text_copy(bs->fw_fail, msg, sizeof(bs->fw_fail));
+	fail_now(b, bs, bs->s.job.action, true);
+}
+
 static void
 launch(struct bench *b, struct bslot *bs)
 {
@@ -310,7 +324,7 @@ launch(struct bench *b, struct bslot *bs)
 	}
 	if (b->dialect == DIALECT_MASTER)
 		argv[n++] = "--logfile=-";
-	argv[n++] = b->ipsw;
+	argv[n++] = bs->fw_path[0] ? bs->fw_path : b->ipsw;
 	argv[n] = NULL;
 	/*
 	 * Debian 12's libirecovery 1.0.0 frees the device list in
@@ -347,6 +361,7 @@ launch(struct bench *b, struct bslot *bs)
 	if (b->store)
 		rj->attempt_id = store_attempt_begin(b->store, s->dev.ecid, s->port, s->job.action, t,
 		    s->job.log_path);
+	runner_fw_launching(b, bs, rj->attempt_id);
 	b->tri_ok = false;
 	rj->job = job_start(b->loop, &spec, &cbs, rj, err, sizeof(err));
 	if (rj->job == NULL) {
@@ -454,6 +469,10 @@ runner_schedule(struct bench *b)
 	for (size_t i = 0; i < b->nslots; i++) {
 		struct bslot *bs = b->slots[i];
 
+		if (bs->s.job.state == JOB_QUEUED && bs->s.job.waiting_fw)
+			continue;	/* its firmware is not there yet */
+		if (bs->s.job.state == JOB_QUEUED && !runner_fw_prepared(b, bs->fw_path))
+			continue;	/* its filesystem is being extracted */
 		if (bs->s.job.state == JOB_QUEUED) {
 			jobs[n].state = SCHED_QUEUED;
 			jobs[n].step = STEP_NONE;
@@ -482,7 +501,7 @@ int
 runner_queue(struct bench *b, struct bslot *bs, enum job_action act, char *msg, size_t msglen)
 {
 	struct slot *s = &bs->s;
-	struct stat st;
+	char why[256];
 
 	if (b->shutting_down) {
 		snprintf(msg, msglen, "the bench is shutting down");
@@ -493,10 +512,12 @@ runner_queue(struct bench *b, struct bslot *bs, enum job_action act, char *msg, 
 	s->job.action = act;
 	s->job.ecid = s->dev.ecid;
 	memset(&s->job.result, 0, sizeof(s->job.result));
-	if (b->ipsw[0] == '\0' || stat(b->ipsw, &st) != 0) {
+	s->job.firmware[0] = '\0';
+	bs->fw_path[0] = '\0';
+	if (runner_fw_resolve(b, bs, true, why, sizeof(why)) < 0) {
+		text_copy(bs->fw_fail, fwsel_active(b->fw) ? why : "", sizeof(bs->fw_fail));
 		fail_now(b, bs, act, true);
-		snprintf(msg, msglen, "%s: %s", s->label,
-		    b->ipsw[0] ? "the IPSW cannot be read" : "no IPSW configured (--ipsw or ipsw = in the config)");
+		snprintf(msg, msglen, "%s: %s", s->label, why);
 		return -1;
 	}
 	s->job.state = JOB_QUEUED;
@@ -613,6 +634,7 @@ runner_free(struct bench *b)
 		}
 	}
 	ipsw_prepare_free(b->prep);
+	runner_fw_free(b);
 }
 
 void

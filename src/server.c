@@ -314,6 +314,15 @@ job_cb(void *arg, size_t i)
 }
 
 static void
+firmware_cb(void *arg, const void *status)
+{
+	struct server *s = arg;
+
+	if (s->clients)
+		broadcast_owned(s, events_firmware(status));
+}
+
+static void
 advice_cb(void *arg, size_t i)
 {
 	struct server *s = arg;
@@ -645,7 +654,8 @@ server_new(struct ev_loop *loop, struct bench *b, const char *path, const char *
     const char *log_dir, const char *db, char *err, size_t errlen)
 {
 	struct bench_observer o = {
-		slot_cb, device_cb, gone_cb, job_cb, advice_cb, flag_cb, error_cb, changed_cb, NULL
+		slot_cb, device_cb, gone_cb, job_cb, advice_cb, flag_cb, error_cb, changed_cb, NULL,
+		firmware_cb
 	};
 	struct sockaddr_un sa;
 	struct server *s;

@@ -50,6 +50,10 @@ struct mem_attempt {
 	bool		need_insert, need_update;
 	char		uuid[40];	/* idempotency key for PostgreSQL */
 	bool		spooled;	/* this version is in the local spool */
+	char		fw_version[32];	/* the IPSW it restored with, "" unknown */
+	char		fw_build[32];
+	char		fw_sha1[41];
+	bool		fw_written;	/* its attempt_firmware row is in SQLite */
 };
 
 /* A device known in this session, and which of its facts memory decides. */
@@ -134,5 +138,8 @@ void	store_pg_recover(struct store *st);
 bool	store_pg_open(struct store *st, const char *url);
 /* Place pending writes on the server when it is there; spool the rest. */
 size_t	store_pg_flush(struct store *st);
+
+/* The attempt_firmware row of a written attempt (best effort; SQLite). */
+void store_write_attempt_fw(struct store *, struct mem_attempt *);
 
 #endif

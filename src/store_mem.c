@@ -149,6 +149,23 @@ store_attempt_begin(struct store *st, uint64_t ecid, const char *port, int actio
 	return a->handle;
 }
 
+/* Record the IPSW an attempt restores with (version, build, SHA1 or ""). */
+void
+store_attempt_firmware(struct store *st, long id, const char *version, const char *build,
+    const char *sha1)
+{
+	struct mem_attempt	*a;
+
+	if (st == NULL || st->readonly || id == 0 || (a = store_mem_attempt(st, id)) == NULL)
+		return;
+	store_copy_clean(a->fw_version, sizeof(a->fw_version), version ? version : "");
+	store_copy_clean(a->fw_build, sizeof(a->fw_build), build ? build : "");
+	store_copy_clean(a->fw_sha1, sizeof(a->fw_sha1), sha1 ? sha1 : "");
+	a->fw_written = false;
+	if (a->dbid > 0 && st->pg == NULL)
+		store_write_attempt_fw(st, a);
+}
+
 /* Record how an attempt ended. */
 void
 store_attempt_end(struct store *st, long id, time_t ended, int state,

@@ -37,6 +37,9 @@ store_mem_to_attempt(const struct store *st, const struct mem_attempt *m,
 	o->a.step = m->step;
 	o->a.percent = m->percent;
 	text_copy(o->a.log_path, m->log_path, sizeof(o->a.log_path));
+	text_copy(o->a.fw_version, m->fw_version, sizeof(o->a.fw_version));
+	text_copy(o->a.fw_build, m->fw_build, sizeof(o->a.fw_build));
+	text_copy(o->a.fw_sha1, m->fw_sha1, sizeof(o->a.fw_sha1));
 }
 
 static int
@@ -106,6 +109,23 @@ store_attempts_ex(struct store *st, uint64_t ecid, struct store_attempt *out, si
 			store_copy_clean(o->bench, sizeof(o->bench), store_col_text(s, 12));
 		}
 		sqlite3_finalize(s);
+		/* older files have no attempt_firmware table: then nothing is known */
+		if (sqlite3_prepare_v2(db, "SELECT version, build, sha1 FROM attempt_firmware "
+		    "WHERE attempt = ?", -1, &s, NULL) == SQLITE_OK) {
+			for (i = 0; i < n; i++) {
+				sqlite3_reset(s);
+				sqlite3_bind_int64(s, 1, buf[i].a.id);
+				if (sqlite3_step(s) != SQLITE_ROW)
+					continue;
+				store_copy_clean(buf[i].a.fw_version, sizeof(buf[i].a.fw_version),
+				    store_col_text(s, 0));
+				store_copy_clean(buf[i].a.fw_build, sizeof(buf[i].a.fw_build),
+				    store_col_text(s, 1));
+				store_copy_clean(buf[i].a.fw_sha1, sizeof(buf[i].a.fw_sha1),
+				    store_col_text(s, 2));
+			}
+			sqlite3_finalize(s);
+		}
 	}
 	/* this session's attempts are newer news than the database */
 	for (i = 0; i < st->natt; i++) {

@@ -30,6 +30,9 @@ static const char *schema_v2[] = {
 	"CREATE TABLE IF NOT EXISTS ignored (ecid INTEGER PRIMARY KEY, since INTEGER)",
 	"CREATE INDEX IF NOT EXISTS attempts_ecid ON attempts (ecid, started)",
 	"CREATE INDEX IF NOT EXISTS flags_ecid ON flags (ecid)",
+	/* each attempt's IPSW; a side table, so older programs read the file unchanged */
+	"CREATE TABLE IF NOT EXISTS attempt_firmware (attempt INTEGER PRIMARY KEY, "
+	    "version TEXT, build TEXT, sha1 TEXT)",
 	NULL
 };
 

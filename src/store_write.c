@@ -63,6 +63,26 @@ step_done(sqlite3_stmt *s)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+/* The attempt_firmware row of a written attempt (best effort: the attempt matters more). */
+void
+store_write_attempt_fw(struct store *st, struct mem_attempt *a)
+{
+	sqlite3_stmt	*s;
+
+	if (a->fw_written || a->dbid <= 0 || st->db == NULL ||
+	    (a->fw_version[0] == '\0' && a->fw_build[0] == '\0'))
+		return;
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO attempt_firmware (attempt, version, "
+	    "build, sha1) VALUES (?, ?, ?, ?)", -1, &s, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(s, 1, a->dbid);
+	bind_text_or_null(s, 2, a->fw_version);
+	bind_text_or_null(s, 3, a->fw_build);
+	bind_text_or_null(s, 4, a->fw_sha1);
+	if (step_done(s) == SQLITE_OK)
+		a->fw_written = true;
+}
+
 static int
 write_attempt(struct store *st, struct mem_attempt *a)
 {
@@ -101,6 +121,7 @@ write_attempt(struct store *st, struct mem_attempt *a)
 			return rc;
 		a->dbid = (long)sqlite3_last_insert_rowid(st->db);
 		a->need_insert = a->need_update = false;
+		store_write_attempt_fw(st, a);
 		return SQLITE_OK;
 	}
 	rc = sqlite3_prepare_v2(st->db, "UPDATE attempts SET ended = ?, state = ?, class = ?, "
@@ -120,6 +141,7 @@ write_attempt(struct store *st, struct mem_attempt *a)
 	if ((rc = step_done(s)) != SQLITE_OK)
 		return rc;
 	a->need_update = false;
+	store_write_attempt_fw(st, a);
 	return SQLITE_OK;
 }
 

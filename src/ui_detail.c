@@ -76,6 +76,9 @@ ui_draw_info(struct ui *u)
 		snprintf(lines[n++], 256, "Job: %s %s, step %s %.1f%%, started %s",
 		    slot_action_name(s->job.action), slot_job_state_name(s->job.state),
 		    s->job.step >= 0 ? rp_step_name(s->job.step) : "-", s->job.percent, t);
+		if (s->job.firmware[0] || s->job.waiting_fw)
+			snprintf(lines[n++], 256, "Firmware: %s", s->job.waiting_fw ?
+			    "waiting for its download" : s->job.firmware);
 	}
 	if (s->job.state == JOB_FAILED) {
 		errclass_short(&s->job.result, e, sizeof(e));

@@ -216,7 +216,10 @@ ui_slot_state_text(const struct slot *s, char *buf, size_t len)
 		    s->job.step >= 0 ? rp_step_name(s->job.step) : "starting");
 		return;
 	case JOB_QUEUED:
-		snprintf(buf, len, "queued (%d%s)", s->job.queue_pos, ordinal(s->job.queue_pos));
+		if (s->job.waiting_fw)
+			snprintf(buf, len, "queued: firmware");
+		else
+			snprintf(buf, len, "queued (%d%s)", s->job.queue_pos, ordinal(s->job.queue_pos));
 		return;
 	case JOB_DONE:
 		ui_fmt_time(s->job.ended, t, sizeof(t));

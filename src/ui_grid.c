@@ -168,8 +168,9 @@ ui_draw_header(struct ui *u)
 	else
 		snprintf(store, sizeof(store), "  store: %s", st->store_msg[0] ? st->store_msg : "off");
 	/* the page number keeps its place at the right edge */
-	ui_putf(u, 1, 0, COLS - (int)strlen(page), A_NORMAL, true, " IPSW %s  %s  usbmuxd %s%s%s",
+	ui_putf(u, 1, 0, COLS - (int)strlen(page), A_NORMAL, true, " IPSW %s%s%s  %s  usbmuxd %s%s%s",
 	    st->ipsw_desc[0] ? st->ipsw_desc : st->ipsw[0] ? st->ipsw : "none (--ipsw)",
+	    st->firmware[0] ? "  fetching " : "", st->firmware,
 	    st->restore_version[0] ? st->restore_version : st->restore_prog,
 	    st->usbmuxd_ok ? "ok" : "DOWN", consoles, store);
 	ui_put(u, 1, COLS - (int)strlen(page), (int)strlen(page), A_BOLD, false, page);

@@ -1,0 +1,1120 @@
+/*
+ * fwdl.c: firmware index and downloads (adapter: libcurl, OpenSSL, jansson,
+ * libev).
+ *
+ * libcurl's multi interface is driven by the bench's loop with the socket
+ * action pattern: curl tells us which sockets to watch (SOCKETFUNCTION) and
+ * when to wake it (TIMERFUNCTION); ev_io and ev_timer call
+ * curl_multi_socket_action back. No thread per file, no blocking call, and
+ * a bench of sixteen phones of one model fetches its IPSW once.
+ *
+ * A file streams into dir/.partial/NAME and is hashed as it arrives. After
+ * a drop, or at the next start, the transfer resumes with Range from what
+ * is on disk (rehashed first); a server that answers 200 to a Range request
+ * restarts it from zero. Only a file whose size and SHA1 (and SHA256 when
+ * the index gives one) match is renamed into the library, so a restore
+ * never sees a partial or corrupt IPSW, and a file a job uses is never
+ * written to: rename() replaces the name, not the open file.
+ */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <ev.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "fwdl.h"
+#include "fwlib.h"
+#include "owner.h"
+#include "text.h"
+
+#define FWDL_REPORT_SECS	0.5
+#define FWDL_RETRY_SECS		1.0
+
+struct fwdl;
+
+struct sockw {
+	ev_io		 io;
+	struct fwdl	*m;
+	curl_socket_t	 fd;
+	struct sockw	*next_dead;
+};
+
+enum xfer_kind { XFER_INDEX, XFER_FILE };
+
+struct xfer {
+	struct fwdl		*m;
+	enum xfer_kind		 kind;
+	CURL			*easy;
+	struct xfer		*next;
+	char			 curl_err[CURL_ERROR_SIZE];
+
+	/* index */
+	char			 identifier[32];
+	fwdl_index_cb		 icb;
+	void			*iarg;
+	char			*buf;
+	size_t			 len;
+	bool			 too_big;
+
+	/* file */
+	struct fwdl_status	 st;
+	struct fw_index_fw	 fw;
+	char			 name[256];
+	char			 part[PATH_MAX];
+	char			 final[PATH_MAX];
+	int			 fd;
+	EVP_MD_CTX		*h1, *h256;
+	unsigned long long	 offset;	/* where this request started */
+	bool			 checked;	/* response code looked at */
+	bool			 hash_valid;	/* h1/h256 cover exactly st.bytes of the file */
+	int			 write_errno;
+	int			 tries;
+	double			 last_report, rate_at;
+	unsigned long long	 rate_bytes;
+	ev_timer		 retry;
+	bool			 finished;
+};
+
+struct fwdl {
+	struct ev_loop		*loop;
+	CURLM			*multi;
+	ev_timer		 timer;
+	ev_check		 reap;
+	char			 dir[PATH_MAX];
+	char			 index_url[512];
+	struct fwdl_options	 opt;
+	fwdl_status_cb		 cb;
+	void			*arg;
+	struct xfer		*xfers;
+	struct xfer		*dead;
+	struct sockw		*dead_socks;
+	bool			 in_dispatch;
+};
+
+static void check_done(struct fwdl *);
+static int file_begin(struct xfer *, char *err, size_t errlen);
+
+const char *
+fwdl_state_name(enum fwdl_state s)
+{
+	switch (s) {
+	case FWDL_QUEUED: return ("queued");
+	case FWDL_DOWNLOADING: return ("downloading");
+	case FWDL_VERIFYING: return ("verifying");
+	case FWDL_READY: return ("ready");
+	case FWDL_FAILED: return ("failed");
+	}
+	return ("failed");
+}
+
+/* ---- index parsing -------------------------------------------------------- */
+
+static bool
+str_ok(const char *s, size_t max, const char *allowed_extra)
+{
+	size_t	 n = strlen(s);
+
+	if (n == 0 || n >= max)
+		return (false);
+	for (; *s; s++) {
+		if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))
+			continue;
+		if (strchr(allowed_extra, *s) == NULL)
+			return (false);
+	}
+	return (true);
+}
+
+static bool
+hex_ok(const char *s, size_t want)
+{
+	if (strlen(s) != want)
+		return (false);
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))
+			return (false);
+	return (true);
+}
+
+static bool
+url_ok(const char *s)
+{
+	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+		return (false);
+	if (strlen(s) >= sizeof(((struct fw_index_fw *)0)->url))
+		return (false);
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f || *s == '"' || *s == '\\')
+			return (false);
+	return (true);
+}
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	json_t	*v = json_object_get(o, key);
+
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return (NULL);
+	return (json_string_value(v));
+}
+
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'F')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* Parse an index answer for the identifier asked. */
+int
+fwdl_index_parse(const char *json, size_t len, const char *want, struct fw_index *ix,
+    char *err, size_t errlen)
+{
+	json_t		*root, *fws, *f, *v;
+	json_error_t	 je;
+	const char	*s;
+	size_t		 i, n;
+
+	memset(ix, 0, sizeof(*ix));
+	if (len > FWDL_MAX_INDEX) {
+		snprintf(err, errlen, "index answer too large (%zu bytes)", len);
+		return (-1);
+	}
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		snprintf(err, errlen, "index answer is not JSON (line %d)", je.line);
+		return (-1);
+	}
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "index answer is not a JSON object");
+		goto fail;
+	}
+	if ((s = jstr(root, "identifier")) == NULL || !str_ok(s, sizeof(ix->identifier), ",")) {
+		snprintf(err, errlen, "index answer has no valid identifier");
+		goto fail;
+	}
+	if (want != NULL && strcmp(s, want) != 0) {
+		char clean[64];
+
+		text_sanitize(clean, sizeof(clean), s, strlen(s));
+		snprintf(err, errlen, "index answered for %s, not %s", clean, want);
+		goto fail;
+	}
+	text_copy(ix->identifier, s, sizeof(ix->identifier));
+	if ((s = jstr(root, "name")) != NULL)
+		text_sanitize(ix->name, sizeof(ix->name), s, strlen(s));
+	if (json_is_integer(v = json_object_get(root, "cpid")) && json_integer_value(v) >= 0)
+		ix->cpid = (uint32_t)json_integer_value(v);
+	if (json_is_integer(v = json_object_get(root, "bdid")) && json_integer_value(v) >= 0)
+		ix->bdid = (uint32_t)json_integer_value(v);
+	fws = json_object_get(root, "firmwares");
+	if (!json_is_array(fws)) {
+		snprintf(err, errlen, "index answer has no firmwares list");
+		goto fail;
+	}
+	n = json_array_size(fws);
+	if (n > FWDL_MAX_FW)
+		n = FWDL_MAX_FW;
+	if (n > 0 && (ix->fw = calloc(n, sizeof(*ix->fw))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* an entry with a wrong type or a hostile string is skipped, not trusted */
+	for (i = 0; i < n; i++) {
+		struct fw_index_fw *w = &ix->fw[ix->n];
+		const char *id, *ver, *bld, *sha1, *sha256, *url;
+
+		f = json_array_get(fws, i);
+		if (!json_is_object(f))
+			continue;
+		id = jstr(f, "identifier");
+		ver = jstr(f, "version");
+		bld = jstr(f, "buildid");
+		sha1 = jstr(f, "sha1sum");
+		sha256 = jstr(f, "sha256sum");
+		url = jstr(f, "url");
+		v = json_object_get(f, "filesize");
+		if (id == NULL || strcmp(id, ix->identifier) != 0 || ver == NULL ||
+		    !str_ok(ver, sizeof(w->version), ".") || bld == NULL ||
+		    !str_ok(bld, sizeof(w->build), "") || sha1 == NULL || !hex_ok(sha1, 40) ||
+		    url == NULL || !url_ok(url) || !json_is_integer(v) || json_integer_value(v) <= 0 ||
+		    !json_is_boolean(json_object_get(f, "signed")))
+			continue;
+		if (json_object_get(f, "sha256sum") != NULL && !json_is_null(json_object_get(f, "sha256sum")) &&
+		    (sha256 == NULL || !hex_ok(sha256, 64)))
+			continue;
+		text_copy(w->identifier, id, sizeof(w->identifier));
+		text_copy(w->version, ver, sizeof(w->version));
+		text_copy(w->build, bld, sizeof(w->build));
+		text_copy(w->sha1, sha1, sizeof(w->sha1));
+		lower(w->sha1);
+		if (sha256 != NULL) {
+			text_copy(w->sha256, sha256, sizeof(w->sha256));
+			lower(w->sha256);
+		}
+		text_copy(w->url, url, sizeof(w->url));
+		w->size = (unsigned long long)json_integer_value(v);
+		w->is_signed = json_is_true(json_object_get(f, "signed"));
+		ix->n++;
+	}
+	json_decref(root);
+	return (0);
+fail:
+	json_decref(root);
+	fwdl_index_clear(ix);
+	return (-1);
+}
+
+void
+fwdl_index_clear(struct fw_index *ix)
+{
+	free(ix->fw);
+	ix->fw = NULL;
+	ix->n = 0;
+}
+
+/* The newest signed firmware of an index (or the one with that version or build), or NULL. */
+const struct fw_index_fw *
+fwdl_index_pick(const struct fw_index *ix, const char *want)
+{
+	size_t	 i;
+
+	for (i = 0; i < ix->n; i++) {
+		if (want != NULL && want[0] != '\0') {
+			if (strcmp(ix->fw[i].version, want) == 0 || strcmp(ix->fw[i].build, want) == 0)
+				return (&ix->fw[i]);
+		} else if (ix->fw[i].is_signed)
+			return (&ix->fw[i]);
+	}
+	return (NULL);
+}
+
+/* ---- hashing --------------------------------------------------------------- */
+
+static void
+hex(const unsigned char *d, unsigned n, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+	unsigned	 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = x[d[i] >> 4];
+		out[2 * i + 1] = x[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Hash the first len bytes of fd into the contexts (a resumed transfer). */
+static int
+hash_fd(int fd, unsigned long long len, EVP_MD_CTX *h1, EVP_MD_CTX *h256)
+{
+	static char		 buf[1 << 20];
+	unsigned long long	 done = 0;
+	ssize_t			 r;
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return (-1);
+	while (done < len) {
+		size_t want = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+
+		r = read(fd, buf, want);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return (-1);
+		EVP_DigestUpdate(h1, buf, (size_t)r);
+		if (h256 != NULL)
+			EVP_DigestUpdate(h256, buf, (size_t)r);
+		done += (unsigned long long)r;
+	}
+	return (0);
+}
+
+/* SHA1 (and SHA256 when wanted) of a file, lower-case hex. Blocking. */
+int
+fwdl_hash_file(const char *path, char sha1[41], char sha256[65], char *err, size_t errlen)
+{
+	EVP_MD_CTX	*h1 = EVP_MD_CTX_new(), *h256 = sha256 ? EVP_MD_CTX_new() : NULL;
+	unsigned char	 d[EVP_MAX_MD_SIZE];
+	unsigned	 dl;
+	struct stat	 st;
+	int		 fd, rc = -1;
+
+	if (h1 == NULL || (sha256 != NULL && h256 == NULL)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		goto out;
+	}
+	EVP_DigestInit_ex(h1, EVP_sha1(), NULL);
+	if (h256)
+		EVP_DigestInit_ex(h256, EVP_sha256(), NULL);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    hash_fd(fd, (unsigned long long)st.st_size, h1, h256) != 0) {
+		snprintf(err, errlen, "cannot read the file");
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	EVP_DigestFinal_ex(h1, d, &dl);
+	hex(d, dl, sha1);
+	if (h256) {
+		EVP_DigestFinal_ex(h256, d, &dl);
+		hex(d, dl, sha256);
+	}
+	rc = 0;
+out:
+	EVP_MD_CTX_free(h1);
+	EVP_MD_CTX_free(h256);
+	return (rc);
+}
+
+/* ---- libcurl on libev ----------------------------------------------------- */
+
+static void
+dispatch(struct fwdl *m, curl_socket_t fd, int action)
+{
+	int	 running = 0;
+
+	curl_multi_socket_action(m->multi, fd, action, &running);
+	check_done(m);
+}
+
+static void
+io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sockw	*s = OWNER_OF(w, struct sockw, io);
+	int		 action = 0;
+
+	(void)loop;
+	if (revents & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (revents & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	/* s may be retired by curl inside this call; it is freed later (reap_cb) */
+	dispatch(s->m, s->fd, action);
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fwdl	*m = OWNER_OF(w, struct fwdl, timer);
+
+	(void)loop;
+	(void)revents;
+	dispatch(m, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int
+curl_timer_cb(CURLM *multi, long ms, void *userp)
+{
+	struct fwdl	*m = userp;
+
+	(void)multi;
+	ev_timer_stop(m->loop, &m->timer);
+	if (ms >= 0) {
+		/* 0 means "as soon as possible": never call curl back from inside curl */
+		ev_timer_set(&m->timer, ms / 1000.0, 0);
+		ev_timer_start(m->loop, &m->timer);
+	}
+	return (0);
+}
+
+static int
+curl_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct fwdl	*m = userp;
+	struct sockw	*s = socketp;
+	int		 ev = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			ev_io_stop(m->loop, &s->io);
+			s->next_dead = m->dead_socks;
+			m->dead_socks = s;
+			curl_multi_assign(m->multi, fd, NULL);
+			ev_feed_event(m->loop, &m->reap, EV_CHECK);
+		}
+		return (0);
+	}
+	if (what & CURL_POLL_IN)
+		ev |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		ev |= EV_WRITE;
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return (-1);
+		s->m = m;
+		s->fd = fd;
+		ev_io_init(&s->io, io_cb, fd, ev);
+		curl_multi_assign(m->multi, fd, s);
+	} else {
+		ev_io_stop(m->loop, &s->io);
+		ev_io_set(&s->io, fd, ev);
+	}
+	ev_io_start(m->loop, &s->io);
+	return (0);
+}
+
+static void
+xfer_free(struct xfer *x)
+{
+	if (x->easy != NULL) {
+		curl_multi_remove_handle(x->m->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+	}
+	if (x->fd != -1 && x->kind == XFER_FILE)
+		close(x->fd);
+	ev_timer_stop(x->m->loop, &x->retry);
+	EVP_MD_CTX_free(x->h1);
+	EVP_MD_CTX_free(x->h256);
+	free(x->buf);
+	free(x);
+}
+
+/* Freed outside every callback of theirs. */
+static void
+reap_cb(struct ev_loop *loop, ev_check *w, int revents)
+{
+	struct fwdl	*m = OWNER_OF(w, struct fwdl, reap);
+	struct sockw	*s;
+	struct xfer	*x;
+
+	(void)loop;
+	(void)revents;
+	while ((s = m->dead_socks) != NULL) {
+		m->dead_socks = s->next_dead;
+		free(s);
+	}
+	while ((x = m->dead) != NULL) {
+		m->dead = x->next;
+		xfer_free(x);
+	}
+}
+
+static void
+unlink_xfer(struct fwdl *m, struct xfer *x)
+{
+	struct xfer	**pp;
+
+	for (pp = &m->xfers; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == x) {
+			*pp = x->next;
+			break;
+		}
+	}
+	if (x->easy != NULL) {
+		curl_multi_remove_handle(m->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+	}
+	x->next = m->dead;
+	m->dead = x;
+	ev_feed_event(m->loop, &m->reap, EV_CHECK);
+}
+
+static CURL *
+easy_new(struct xfer *x, const char *url)
+{
+	struct fwdl	*m = x->m;
+	CURL		*e;
+
+	if ((e = curl_easy_init()) == NULL)
+		return (NULL);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_err);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)m->opt.max_redirs);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(m->opt.connect_secs * 1000));
+	/* a server that sends nothing for stall_secs is as good as gone */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(m->opt.stall_secs < 1 ? 1 : m->opt.stall_secs));
+	curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "idevicebench/" IDB_VERSION);
+	x->curl_err[0] = '\0';
+	return (e);
+}
+
+/* ---- index --------------------------------------------------------------- */
+
+static size_t
+index_write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer	*x = arg;
+	size_t		 n = size * nmemb;
+	char		*nb;
+
+	if (x->len + n > FWDL_MAX_INDEX) {
+		x->too_big = true;
+		return (0);
+	}
+	if ((nb = realloc(x->buf, x->len + n + 1)) == NULL)
+		return (0);
+	x->buf = nb;
+	memcpy(x->buf + x->len, p, n);
+	x->len += n;
+	x->buf[x->len] = '\0';
+	return (n);
+}
+
+/* Ask the index about a model; cb is called once on the loop. */
+int
+fwdl_index_get(struct fwdl *m, const char *identifier, fwdl_index_cb cb, void *arg)
+{
+	struct xfer	*x;
+	char		 url[1024];
+
+	if (!str_ok(identifier, sizeof(x->identifier), ","))
+		return (-1);
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return (-1);
+	x->m = m;
+	x->kind = XFER_INDEX;
+	x->fd = -1;
+	ev_timer_init(&x->retry, NULL, 0, 0);
+	text_copy(x->identifier, identifier, sizeof(x->identifier));
+	x->icb = cb;
+	x->iarg = arg;
+	snprintf(url, sizeof(url), "%s/device/%s?type=ipsw", m->index_url, identifier);
+	if ((x->easy = easy_new(x, url)) == NULL) {
+		free(x);
+		return (-1);
+	}
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, index_write_cb);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	x->next = m->xfers;
+	m->xfers = x;
+	curl_multi_add_handle(m->multi, x->easy);
+	return (0);
+}
+
+static void
+index_done(struct xfer *x, CURLcode rc)
+{
+	struct fw_index	 ix;
+	char		 err[512], clean[256];
+	long		 code = 0;
+
+	memset(&ix, 0, sizeof(ix));
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (x->too_big)
+		snprintf(err, sizeof(err), "index answer larger than %lu bytes", FWDL_MAX_INDEX);
+	else if (rc != CURLE_OK) {
+		text_sanitize(clean, sizeof(clean), x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc),
+		    strlen(x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc)));
+		snprintf(err, sizeof(err), "index: %s", clean);
+	} else if (code != 200)
+		snprintf(err, sizeof(err), "index: HTTP %ld", code);
+	else if (fwdl_index_parse(x->buf ? x->buf : "", x->len, x->identifier, &ix, err, sizeof(err)) == 0) {
+		x->icb(x->iarg, x->identifier, &ix, NULL);
+		fwdl_index_clear(&ix);
+		return;
+	}
+	x->icb(x->iarg, x->identifier, NULL, err);
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+static void
+report(struct xfer *x, bool force)
+{
+	double	 now = ev_time(), dt;
+
+	if (!force && now - x->last_report < FWDL_REPORT_SECS)
+		return;
+	dt = now - x->rate_at;
+	if (dt > 0.2) {
+		double r = (double)(x->st.bytes - x->rate_bytes) / dt;
+
+		x->st.rate = x->st.rate > 0 ? 0.6 * x->st.rate + 0.4 * r : r;
+		x->rate_at = now;
+		x->rate_bytes = x->st.bytes;
+	}
+	x->st.percent = x->st.total ? 100.0 * (double)x->st.bytes / (double)x->st.total : 0;
+	x->st.eta = x->st.rate > 1 && x->st.total >= x->st.bytes ?
+	    (double)(x->st.total - x->st.bytes) / x->st.rate : -1;
+	x->last_report = now;
+	if (x->m->cb)
+		x->m->cb(x->m->arg, &x->st);
+}
+
+static size_t
+file_write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer	*x = arg;
+	size_t		 n = size * nmemb, done = 0;
+	ssize_t		 w;
+	long		 code = 0;
+
+	if (!x->checked) {
+		x->checked = true;
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (x->offset > 0 && code == 200) {
+			/* the server ignored Range: what it sends starts at byte 0 */
+			if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0) {
+				x->write_errno = errno;
+				x->hash_valid = false;
+				return (0);
+			}
+			EVP_DigestInit_ex(x->h1, EVP_sha1(), NULL);
+			if (x->h256)
+				EVP_DigestInit_ex(x->h256, EVP_sha256(), NULL);
+			x->offset = 0;
+			x->st.bytes = 0;
+			x->rate_bytes = 0;
+		}
+	}
+	if (x->st.bytes + n > x->fw.size) {
+		/* more than the index promised: not the file we want */
+		x->write_errno = EFBIG;
+		return (0);
+	}
+	while (done < n) {
+		w = write(x->fd, p + done, n - done);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			/* part of this piece may be on disk, unhashed */
+			x->write_errno = w == 0 ? ENOSPC : errno;
+			x->hash_valid = false;
+			return (0);
+		}
+		done += (size_t)w;
+	}
+	EVP_DigestUpdate(x->h1, p, n);
+	if (x->h256)
+		EVP_DigestUpdate(x->h256, p, n);
+	x->st.bytes += n;
+	if (x->st.state != FWDL_DOWNLOADING) {
+		x->st.state = FWDL_DOWNLOADING;
+		report(x, true);
+	} else
+		report(x, false);
+	return (n);
+}
+
+static void
+file_fail(struct xfer *x, bool drop_partial, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+file_fail(struct xfer *x, bool drop_partial, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	text_sanitize(x->st.message, sizeof(x->st.message), msg, strlen(msg));
+	if (drop_partial)
+		unlink(x->part);
+	x->st.state = FWDL_FAILED;
+	x->finished = true;
+	unlink_xfer(x->m, x);
+	report(x, true);
+}
+
+static void
+retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xfer	*x = OWNER_OF(w, struct xfer, retry);
+	char		 err[256];
+
+	(void)loop;
+	(void)revents;
+	if (file_begin(x, err, sizeof(err)) != 0)
+		file_fail(x, false, "%s", err);
+}
+
+static void
+file_done(struct xfer *x, CURLcode rc)
+{
+	unsigned char	 d[EVP_MAX_MD_SIZE];
+	unsigned	 dl;
+	char		 sha1[41], sha256[65], clean[256];
+	const char	*why;
+
+	if (x->easy != NULL) {
+		curl_multi_remove_handle(x->m->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+	}
+	if (x->write_errno == ENOSPC || x->write_errno == EDQUOT) {
+		file_fail(x, true, "disk full writing %s (%s): download abandoned", x->name,
+		    strerror(x->write_errno));
+		return;
+	}
+	if (x->write_errno == EFBIG) {
+		file_fail(x, true, "%s: the server sent more than the index's %llu bytes", x->name,
+		    x->fw.size);
+		return;
+	}
+	if (x->write_errno != 0) {
+		file_fail(x, false, "%s: %s", x->name, strerror(x->write_errno));
+		return;
+	}
+	if (rc != CURLE_OK || x->st.bytes < x->fw.size) {
+		why = x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc);
+		text_sanitize(clean, sizeof(clean), why, strlen(why));
+		/* HTTP errors (404, 500) do not get better by asking again at once */
+		if (rc == CURLE_HTTP_RETURNED_ERROR || rc == CURLE_TOO_MANY_REDIRECTS ||
+		    rc == CURLE_UNSUPPORTED_PROTOCOL || ++x->tries > x->m->opt.retries) {
+			file_fail(x, false, "%s: %s", x->name, rc == CURLE_OK ? "transfer ended early" : clean);
+			return;
+		}
+		/* dropped mid-way: resume from what is on disk */
+		ev_timer_init(&x->retry, retry_cb, FWDL_RETRY_SECS, 0);
+		ev_timer_start(x->m->loop, &x->retry);
+		return;
+	}
+	x->st.state = FWDL_VERIFYING;
+	report(x, true);
+	EVP_DigestFinal_ex(x->h1, d, &dl);
+	hex(d, dl, sha1);
+	if (x->h256) {
+		EVP_DigestFinal_ex(x->h256, d, &dl);
+		hex(d, dl, sha256);
+	}
+	if (strcmp(sha1, x->fw.sha1) != 0) {
+		file_fail(x, true, "%s: SHA1 mismatch (got %s, the index says %s): deleted", x->name, sha1,
+		    x->fw.sha1);
+		return;
+	}
+	if (x->h256 && strcmp(sha256, x->fw.sha256) != 0) {
+		file_fail(x, true, "%s: SHA256 mismatch: deleted", x->name);
+		return;
+	}
+	if (fsync(x->fd) != 0 && errno != EINVAL) {
+		file_fail(x, true, "%s: %s", x->name, strerror(errno));
+		return;
+	}
+	close(x->fd);
+	x->fd = -1;
+	if (rename(x->part, x->final) != 0) {
+		file_fail(x, false, "%s: cannot move into the library: %s", x->name, strerror(errno));
+		return;
+	}
+	fwlib_meta_write(x->m->dir, x->name, sha1, true);
+	text_copy(x->st.path, x->final, sizeof(x->st.path));
+	text_copy(x->st.sha1, sha1, sizeof(x->st.sha1));
+	x->st.state = FWDL_READY;
+	x->st.percent = 100;
+	x->finished = true;
+	unlink_xfer(x->m, x);
+	report(x, true);
+}
+
+static void
+check_done(struct fwdl *m)
+{
+	CURLMsg		*msg;
+	int		 left;
+	struct xfer	*x;
+
+	while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		x = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x == NULL)
+			continue;
+		if (x->kind == XFER_INDEX) {
+			index_done(x, msg->data.result);
+			unlink_xfer(m, x);
+		} else
+			file_done(x, msg->data.result);
+	}
+}
+
+/* The library file name of a URL: its last component, with only safe characters. */
+static int
+name_from_url(const char *url, const struct fw_index_fw *fw, char *out, size_t outlen)
+{
+	const char	*q = strrchr(url, '/'), *e;
+	size_t		 n = 0, len;
+
+	q = q ? q + 1 : url;
+	e = q + strcspn(q, "?#");
+	len = (size_t)(e - q);
+	for (size_t i = 0; i < len && n + 1 < outlen; i++) {
+		char c = q[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-' || c == ','))
+			c = '_';
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	if (n < 6 || out[0] == '.' || strcasecmp(out + n - 5, ".ipsw") != 0)
+		snprintf(out, outlen, "%s_%s_%s_Restore.ipsw", fw->identifier, fw->version, fw->build);
+	return (0);
+}
+
+static int
+file_begin(struct xfer *x, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		 range[64];
+
+	if (x->fd == -1) {
+		x->fd = open(x->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+		if (x->fd == -1) {
+			snprintf(err, errlen, "%s: %s", x->part, strerror(errno));
+			return (-1);
+		}
+	}
+	if (fstat(x->fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", x->part, strerror(errno));
+		return (-1);
+	}
+	x->offset = (unsigned long long)st.st_size;
+	if (x->offset > x->fw.size) {
+		if (ftruncate(x->fd, 0) != 0) {
+			snprintf(err, errlen, "%s: %s", x->part, strerror(errno));
+			return (-1);
+		}
+		x->offset = 0;
+	}
+	/*
+	 * After a drop the contexts already cover what is on disk: carry on.
+	 * Otherwise (a restart) what is on disk is hashed again, so the hash
+	 * covers every byte.
+	 */
+	if (x->hash_valid && x->offset == x->st.bytes)
+		goto hashed;
+	EVP_DigestInit_ex(x->h1, EVP_sha1(), NULL);
+	if (x->h256)
+		EVP_DigestInit_ex(x->h256, EVP_sha256(), NULL);
+	if (x->offset > 0 && hash_fd(x->fd, x->offset, x->h1, x->h256) != 0) {
+		x->offset = 0;
+		if (ftruncate(x->fd, 0) != 0) {
+			snprintf(err, errlen, "%s: %s", x->part, strerror(errno));
+			return (-1);
+		}
+		EVP_DigestInit_ex(x->h1, EVP_sha1(), NULL);
+		if (x->h256)
+			EVP_DigestInit_ex(x->h256, EVP_sha256(), NULL);
+	}
+	x->hash_valid = true;
+hashed:
+	if (lseek(x->fd, (off_t)x->offset, SEEK_SET) == -1) {
+		snprintf(err, errlen, "%s: %s", x->part, strerror(errno));
+		return (-1);
+	}
+	x->st.bytes = x->offset;
+	x->rate_bytes = x->offset;
+	x->rate_at = ev_time();
+	x->checked = false;
+	x->write_errno = 0;
+	if (x->offset == x->fw.size) {
+		/* complete on disk already (a restart after the last byte): verify it */
+		x->easy = NULL;
+		file_done(x, CURLE_OK);
+		return (0);
+	}
+	if ((x->easy = easy_new(x, x->fw.url)) == NULL) {
+		snprintf(err, errlen, "cannot start a transfer");
+		return (-1);
+	}
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, file_write_cb);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	/* fewer, larger writes and hash updates: a 6 GB file in 16 kB pieces is 400,000 calls */
+	curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, 512L * 1024);
+	if (x->offset > 0) {
+		snprintf(range, sizeof(range), "%llu-", x->offset);
+		curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
+	}
+	curl_multi_add_handle(x->m->multi, x->easy);
+	return (0);
+}
+
+/* Fetch one firmware into the library, once. */
+int
+fwdl_fetch(struct fwdl *m, const char *model, const struct fw_index_fw *fw, char *err, size_t errlen)
+{
+	struct xfer	*x;
+	char		 dir[PATH_MAX];
+
+	for (x = m->xfers; x != NULL; x = x->next) {
+		if (x->kind == XFER_FILE && strcmp(x->fw.url, fw->url) == 0)
+			return (0);	/* joined: one download per file */
+	}
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	x->m = m;
+	x->kind = XFER_FILE;
+	x->fd = -1;
+	x->fw = *fw;
+	ev_timer_init(&x->retry, retry_cb, 0, 0);
+	text_copy(x->st.model, model && model[0] ? model : fw->identifier, sizeof(x->st.model));
+	text_copy(x->st.version, fw->version, sizeof(x->st.version));
+	text_copy(x->st.build, fw->build, sizeof(x->st.build));
+	x->st.state = FWDL_QUEUED;
+	x->st.total = fw->size;
+	x->st.eta = -1;
+	name_from_url(fw->url, fw, x->name, sizeof(x->name));
+	snprintf(dir, sizeof(dir), "%s/.partial", m->dir);
+	if ((mkdir(m->dir, 0755) != 0 && errno != EEXIST) || (mkdir(dir, 0755) != 0 && errno != EEXIST)) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		free(x);
+		return (-1);
+	}
+	snprintf(x->part, sizeof(x->part), "%s/%s", dir, x->name);
+	snprintf(x->final, sizeof(x->final), "%s/%s", m->dir, x->name);
+	{
+		struct statvfs	 vfs;
+		struct stat	 pst;
+		unsigned long long have = 0, need = fw->size;
+
+		/* a transfer that cannot fit fails now, not at 97% */
+		if (stat(x->part, &pst) == 0 && (unsigned long long)pst.st_size <= need)
+			have = (unsigned long long)pst.st_size;
+		if (statvfs(dir, &vfs) == 0 &&
+		    (unsigned long long)vfs.f_bavail * vfs.f_frsize < need - have) {
+			snprintf(err, errlen, "disk full: %s needs %llu MB more, %s has %llu MB free",
+			    x->name, (need - have) >> 20, m->dir,
+			    ((unsigned long long)vfs.f_bavail * vfs.f_frsize) >> 20);
+			free(x);
+			return (-1);
+		}
+	}
+	x->h1 = EVP_MD_CTX_new();
+	x->h256 = fw->sha256[0] ? EVP_MD_CTX_new() : NULL;
+	if (x->h1 == NULL || (fw->sha256[0] && x->h256 == NULL)) {
+		snprintf(err, errlen, "out of memory");
+		EVP_MD_CTX_free(x->h1);
+		EVP_MD_CTX_free(x->h256);
+		free(x);
+		return (-1);
+	}
+	x->next = m->xfers;
+	m->xfers = x;
+	report(x, true);
+	if (file_begin(x, err, errlen) != 0) {
+		file_fail(x, false, "%s", err);
+		return (-1);
+	}
+	return (0);
+}
+
+/* True when a download of this build is queued or running. */
+bool
+fwdl_busy(const struct fwdl *m, const char *build)
+{
+	const struct xfer	*x;
+
+	for (x = m->xfers; x != NULL; x = x->next)
+		if (x->kind == XFER_FILE && strcmp(x->fw.build, build) == 0)
+			return (true);
+	return (false);
+}
+
+int
+fwdl_active(const struct fwdl *m)
+{
+	const struct xfer	*x;
+	int			 n = 0;
+
+	for (x = m->xfers; x != NULL; x = x->next)
+		n++;
+	return (n);
+}
+
+/* A download manager on the loop. */
+struct fwdl *
+fwdl_new(struct ev_loop *loop, const char *dir, const char *index_url,
+    const struct fwdl_options *opt, fwdl_status_cb cb, void *arg)
+{
+	static bool	 inited;
+	struct fwdl	*m;
+
+	if (!inited) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+			return (NULL);
+		inited = true;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return (NULL);
+	m->loop = loop;
+	text_copy(m->dir, dir, sizeof(m->dir));
+	text_copy(m->index_url, index_url ? index_url : "", sizeof(m->index_url));
+	m->opt.stall_secs = 60;
+	m->opt.connect_secs = 20;
+	m->opt.max_redirs = 5;
+	m->opt.retries = 5;
+	if (opt != NULL) {
+		if (opt->stall_secs > 0)
+			m->opt.stall_secs = opt->stall_secs;
+		if (opt->connect_secs > 0)
+			m->opt.connect_secs = opt->connect_secs;
+		if (opt->max_redirs > 0)
+			m->opt.max_redirs = opt->max_redirs;
+		if (opt->retries > 0)
+			m->opt.retries = opt->retries;
+	}
+	m->cb = cb;
+	m->arg = arg;
+	if ((m->multi = curl_multi_init()) == NULL) {
+		free(m);
+		return (NULL);
+	}
+	curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb);
+	curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
+	curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+	curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
+	ev_timer_init(&m->timer, timer_cb, 0, 0);
+	ev_check_init(&m->reap, reap_cb);
+	ev_check_start(loop, &m->reap);
+	ev_unref(loop);		/* the reaper alone never keeps the loop alive */
+	return (m);
+}
+
+void
+fwdl_free(struct fwdl *m)
+{
+	struct xfer	*x;
+	struct sockw	*s;
+
+	if (m == NULL)
+		return;
+	while ((x = m->xfers) != NULL) {
+		m->xfers = x->next;
+		xfer_free(x);
+	}
+	while ((x = m->dead) != NULL) {
+		m->dead = x->next;
+		xfer_free(x);
+	}
+	curl_multi_cleanup(m->multi);
+	while ((s = m->dead_socks) != NULL) {
+		m->dead_socks = s->next_dead;
+		free(s);
+	}
+	ev_timer_stop(m->loop, &m->timer);
+	ev_ref(m->loop);
+	ev_check_stop(m->loop, &m->reap);
+	free(m);
+}
