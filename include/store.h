@@ -95,6 +95,8 @@ size_t store_triage_attempts(struct store *, uint64_t ecid_or_0, struct triage_a
     size_t max);
 /* Every device with attempts, a record or a flag, by ECID. */
 size_t store_devices(struct store *, struct store_device *out, size_t max);
+/* Attempts the session holds in memory: running, not yet written, and the newest few written. */
+size_t store_held(struct store *);
 /* Retry writes kept in memory (call every few seconds); returns how many are still pending. */
 size_t store_flush(struct store *);
 

@@ -239,11 +239,13 @@ bench_update_advice(struct bench *b, struct bslot *bs, bool announce)
 
 	if (b->store == NULL)
 		return;
+	/* both kept for the bench's life: advice runs for every slot at every job end */
 	if (b->tri_all == NULL)
 		b->tri_all = calloc(TRIAGE_ALL_MAX, sizeof(*b->tri_all));
-	mine = calloc(HISTORY_MAX, sizeof(*mine));
-	if (b->tri_all == NULL || mine == NULL)
-		goto out;
+	if (b->tri_mine == NULL)
+		b->tri_mine = calloc(HISTORY_MAX, sizeof(*b->tri_mine));
+	if (b->tri_all == NULL || (mine = b->tri_mine) == NULL)
+		return;
 	/*
 	 * Read the bench's attempts once per change, not once per slot: each
 	 * read was a 4096-row query and ~3 MB of calloc, done for every phone
@@ -266,7 +268,7 @@ bench_update_advice(struct bench *b, struct bslot *bs, bool announce)
 		bench_changed(b, bs);
 	}
 	if (s->dev.ecid == 0)
-		goto out;
+		return;
 	nmine = store_triage_attempts(b->store, s->dev.ecid, mine, HISTORY_MAX);
 	text_copy(old_rule, s->advice_rule, sizeof(old_rule));
 	triage_advise(mine, nmine, s->dev.product_type, all, nall, &tp, &adv);
@@ -277,8 +279,6 @@ bench_update_advice(struct bench *b, struct bslot *bs, bool announce)
 	    (strcmp(old_rule, s->advice_rule) != 0 || !had))
 		NOTIFY(b, advice_cb, bench_slot_index(b, bs));
 	bench_changed(b, bs);
-out:
-	free(mine);
 }
 
 /* ---- device events -------------------------------------------------------- */
@@ -926,6 +926,7 @@ bench_free(struct bench *b)
 	if (b->store)
 		store_close(b->store);
 	free(b->tri_all);
+	free(b->tri_mine);
 	if (b->lockfd >= 0)
 		close(b->lockfd);
 	free(b);

@@ -101,6 +101,7 @@ struct bench {
 	/* every attempt of this bench in triage's form: the same for every slot */
 	struct triage_attempt *tri_all;
 	size_t ntri_all;
+	struct triage_attempt *tri_mine;	/* one phone's, HISTORY_MAX: reused by every advice */
 	bool tri_ok;
 	ev_tstamp tri_at;
 };

@@ -221,6 +221,7 @@ store_close(struct store *st)
 	free(st->att);
 	free(st->ops);
 	free(st->dev);
+	free(st->rows);
 	free(st);
 }
 

@@ -32,6 +32,9 @@ enum prob {
 	PROB_OTHER
 };
 
+/* Attempts written for good and ended that memory keeps besides the pending and running. */
+#define STORE_MEM_KEEP	64
+
 /* An attempt begun in this session. */
 struct mem_attempt {
 	long		handle;		/* id handed to the caller */
@@ -82,6 +85,8 @@ struct store {
 	size_t			 nops, opcap;
 	struct mem_device	*dev;
 	size_t			 ndev, devcap;
+	struct store_attempt	*rows;		/* PostgreSQL reads copy the answer here */
+	size_t			 rowcap;
 
 	/* PostgreSQL: the server, and a local spool for what cannot reach it */
 	struct store_pg		*pg;
@@ -120,6 +125,8 @@ struct mem_device	*store_mem_device(struct store *st, uint64_t ecid, bool create
 struct store_op	*store_op_push(struct store *st, enum store_op_kind kind, uint64_t ecid, time_t t);
 struct mem_attempt	*store_mem_attempt(struct store *st, long handle);
 void	store_copy_clean(char *dst, size_t len, const char *src);
+/* Drop the attempts the database has for good, but the newest STORE_MEM_KEEP. */
+void	store_mem_prune(struct store *st);
 
 /* store_write.c */
 size_t	store_pending(const struct store *st);

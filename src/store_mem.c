@@ -2,6 +2,15 @@
  * store_mem.c: the session's side of the history: the attempts, devices
  * and the ordered queue of device/flag/ignore changes every write goes to
  * first, before the database.
+ *
+ * An attempt stays in memory while it runs, while a write of it is pending
+ * (SQLite, the PostgreSQL worker's queue, the local spool) and, once the
+ * database has it for good, among the newest STORE_MEM_KEEP of those; older
+ * ones leave (store_mem_prune()), so a bench that runs for weeks holds what
+ * it has not written, not every attempt of its life. Reads take the rest
+ * from the database. The few kept cover a PostgreSQL answer fetched just
+ * before the row was confirmed (store_pg.c answers from its last fetch) and
+ * a server that goes away right after.
  */
 
 #include <stdlib.h>
@@ -63,6 +72,60 @@ store_mem_attempt(struct store *st, long handle)
 	return NULL;
 }
 
+/*
+ * Written for good and ended: the database has it, memory need not. With
+ * SQLite its IPSW row too; PostgreSQL keeps no IPSW, so that is the
+ * session's only while the row is held.
+ */
+static bool
+mem_settled(const struct store *st, const struct mem_attempt *a)
+{
+	return a->dbid > 0 && !a->need_insert && !a->need_update && !a->spooled &&
+	    a->state != JOB_RUNNING &&
+	    (st->pg != NULL || a->fw_written ||
+	    (a->fw_version[0] == '\0' && a->fw_build[0] == '\0'));
+}
+
+/* Drop the attempts the database has for good, but the newest STORE_MEM_KEEP. */
+void
+store_mem_prune(struct store *st)
+{
+	struct mem_attempt	*n;
+	size_t			 i, keep = 0, settled = 0, drop;
+
+	for (i = 0; i < st->natt; i++) {
+		if (mem_settled(st, &st->att[i]))
+			settled++;
+	}
+	if (settled <= STORE_MEM_KEEP)
+		return;
+	/* the oldest go first: att is in the order the attempts began */
+	drop = settled - STORE_MEM_KEEP;
+	for (i = 0; i < st->natt; i++) {
+		if (drop > 0 && mem_settled(st, &st->att[i])) {
+			drop--;
+			continue;
+		}
+		if (keep != i)
+			st->att[keep] = st->att[i];
+		keep++;
+	}
+	st->natt = keep;
+	/* give back what a long outage made it grow to */
+	if (st->attcap > 4 * STORE_MEM_KEEP && st->natt < st->attcap / 4 &&
+	    (n = realloc(st->att, st->attcap / 2 * sizeof(*n))) != NULL) {
+		st->att = n;
+		st->attcap /= 2;
+	}
+}
+
+/* Attempts this session holds in memory. */
+size_t
+store_held(struct store *st)
+{
+	return st != NULL ? st->natt : 0;
+}
+
 void
 store_copy_clean(char *dst, size_t len, const char *src)
 {
@@ -122,6 +185,7 @@ store_attempt_begin(struct store *st, uint64_t ecid, const char *port, int actio
     time_t started, const char *log_path)
 {
 	struct mem_attempt	*a, *n;
+	long			 handle;
 
 	if (st == NULL || st->readonly)
 		return 0;
@@ -142,7 +206,10 @@ store_attempt_begin(struct store *st, uint64_t ecid, const char *port, int actio
 	store_copy_clean(a->log_path, sizeof(a->log_path), log_path);
 	text_copy(a->bench, st->bench, sizeof(a->bench));
 	a->need_insert = true;
-	write_soon(st);
+	handle = a->handle;
+	write_soon(st);		/* may prune older rows: a moves */
+	if ((a = store_mem_attempt(st, handle)) == NULL)
+		return 0;
 	/* the row id when written at once (what history shows), else a negative stand-in */
 	if (a->dbid > 0)
 		a->handle = a->dbid;

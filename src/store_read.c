@@ -54,118 +54,198 @@ cmp_newest(const void *x, const void *y)
 	return 0;
 }
 
-/* Attempts (with their device) newest first; ecid 0 = all. */
-size_t
-store_attempts_ex(struct store *st, uint64_t ecid, struct store_attempt *out, size_t max)
+/* Where a read puts its i-th row (newest first). */
+typedef void	(*attempt_put)(void *arg, size_t i, const struct store_attempt *sa);
+
+/* The database's side of a read: an SQLite statement, or the rows of the server. */
+struct attempt_src {
+	sqlite3_stmt		*s;
+	sqlite3_stmt		*fw;		/* each row's IPSW; NULL: an older file */
+	struct store_attempt	*rows;
+	size_t			 nrows, next;
+};
+
+static bool
+src_next(struct attempt_src *src, struct store_attempt *o)
 {
-	struct store_attempt	*buf, *o;
-	sqlite3_stmt		*s = NULL;
+	const char	*t;
+	sqlite3_stmt	*s = src->s;
+
+	if (src->rows != NULL) {
+		if (src->next >= src->nrows)
+			return false;
+		*o = src->rows[src->next++];
+		return true;
+	}
+	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
+		return false;
+	memset(o, 0, sizeof(*o));
+	o->a.id = (long)sqlite3_column_int64(s, 0);
+	o->ecid = (uint64_t)sqlite3_column_int64(s, 1);
+	store_copy_clean(o->a.port, sizeof(o->a.port), store_col_text(s, 2));
+	o->a.action = strcmp(store_col_text(s, 3), "erase") == 0 ? ACT_ERASE : ACT_UPDATE;
+	o->a.started = (time_t)sqlite3_column_int64(s, 4);
+	o->a.ended = (time_t)sqlite3_column_int64(s, 5);
+	o->a.state = store_state_from_word(store_col_text(s, 6));
+	store_copy_clean(o->a.cls, sizeof(o->a.cls), store_col_text(s, 7));
+	o->a.code = sqlite3_column_type(s, 8) == SQLITE_NULL ? ERR_NOCODE :
+	    sqlite3_column_int(s, 8);
+	t = store_col_text(s, 9);
+	o->a.step = *t != '\0' ? rp_step_from_name(t) : STEP_NONE;
+	o->a.percent = sqlite3_column_double(s, 10);
+	store_copy_clean(o->a.log_path, sizeof(o->a.log_path), store_col_text(s, 11));
+	store_copy_clean(o->bench, sizeof(o->bench), store_col_text(s, 12));
+	if ((s = src->fw) != NULL) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, o->a.id);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			store_copy_clean(o->a.fw_version, sizeof(o->a.fw_version),
+			    store_col_text(s, 0));
+			store_copy_clean(o->a.fw_build, sizeof(o->a.fw_build), store_col_text(s, 1));
+			store_copy_clean(o->a.fw_sha1, sizeof(o->a.fw_sha1), store_col_text(s, 2));
+		}
+	}
+	return true;
+}
+
+/* Open the database's side of a read of at most max rows; false: nothing from it. */
+static bool
+src_open(struct store *st, uint64_t ecid, size_t max, struct attempt_src *src)
+{
+	struct store_attempt	*n;
 	sqlite3			*db;
-	size_t			 n = 0, cap, i, j;
-	const char		*t;
+	long			 got = -1;
 
-	if (st == NULL || max == 0)
-		return 0;
-	cap = max + st->natt;
-	if ((buf = calloc(cap, sizeof(*buf))) == NULL)
-		return 0;
+	memset(src, 0, sizeof(*src));
 	if (st->pg != NULL) {
-		long	got = -1;
-
+		/* the server's answer is copied out: one buffer, kept, not one per read */
+		if (st->rowcap < max) {
+			if ((n = realloc(st->rows, max * sizeof(*n))) == NULL)
+				return false;
+			st->rows = n;
+			st->rowcap = max;
+		}
 		if (PG->connected(st->pg) &&
-		    (got = PG->attempts(st->pg, ecid, st->scope, buf, max)) < 0)
+		    (got = PG->attempts(st->pg, ecid, st->scope, st->rows, max)) < 0)
 			store_pg_fail(st);
-		n = got > 0 ? (size_t)got : 0;
-	} else if ((db = store_reader(st)) != NULL && sqlite3_prepare_v2(db, ecid != 0 ?
+		src->rows = st->rows;
+		src->nrows = got > 0 ? (size_t)got : 0;
+		return true;
+	}
+	if ((db = store_reader(st)) == NULL || sqlite3_prepare_v2(db, ecid != 0 ?
 	    "SELECT id, ecid, port, action, started, ended, state, class, code, step, percent, "
 	    "log_path, bench FROM attempts WHERE ecid = ?1 ORDER BY started DESC, id DESC "
 	    "LIMIT ?2" :
 	    "SELECT id, ecid, port, action, started, ended, state, class, code, step, percent, "
 	    "log_path, bench FROM attempts WHERE (?3 = '' OR bench = ?3) "
 	    "ORDER BY started DESC, id DESC LIMIT ?2",
-	    -1, &s, NULL) == SQLITE_OK) {
-		if (ecid != 0)
-			sqlite3_bind_int64(s, 1, (sqlite3_int64)ecid);
-		else
-			sqlite3_bind_text(s, 3, st->scope, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)(max > INT_MAX ? INT_MAX : max));
-		while (n < max && sqlite3_step(s) == SQLITE_ROW) {
-			o = &buf[n++];
-			o->a.id = (long)sqlite3_column_int64(s, 0);
-			o->ecid = (uint64_t)sqlite3_column_int64(s, 1);
-			store_copy_clean(o->a.port, sizeof(o->a.port), store_col_text(s, 2));
-			o->a.action = strcmp(store_col_text(s, 3), "erase") == 0 ? ACT_ERASE :
-			    ACT_UPDATE;
-			o->a.started = (time_t)sqlite3_column_int64(s, 4);
-			o->a.ended = (time_t)sqlite3_column_int64(s, 5);
-			o->a.state = store_state_from_word(store_col_text(s, 6));
-			store_copy_clean(o->a.cls, sizeof(o->a.cls), store_col_text(s, 7));
-			o->a.code = sqlite3_column_type(s, 8) == SQLITE_NULL ? ERR_NOCODE :
-			    sqlite3_column_int(s, 8);
-			t = store_col_text(s, 9);
-			o->a.step = *t != '\0' ? rp_step_from_name(t) : STEP_NONE;
-			o->a.percent = sqlite3_column_double(s, 10);
-			store_copy_clean(o->a.log_path, sizeof(o->a.log_path), store_col_text(s, 11));
-			store_copy_clean(o->bench, sizeof(o->bench), store_col_text(s, 12));
-		}
-		sqlite3_finalize(s);
-		/* older files have no attempt_firmware table: then nothing is known */
-		if (sqlite3_prepare_v2(db, "SELECT version, build, sha1 FROM attempt_firmware "
-		    "WHERE attempt = ?", -1, &s, NULL) == SQLITE_OK) {
-			for (i = 0; i < n; i++) {
-				sqlite3_reset(s);
-				sqlite3_bind_int64(s, 1, buf[i].a.id);
-				if (sqlite3_step(s) != SQLITE_ROW)
-					continue;
-				store_copy_clean(buf[i].a.fw_version, sizeof(buf[i].a.fw_version),
-				    store_col_text(s, 0));
-				store_copy_clean(buf[i].a.fw_build, sizeof(buf[i].a.fw_build),
-				    store_col_text(s, 1));
-				store_copy_clean(buf[i].a.fw_sha1, sizeof(buf[i].a.fw_sha1),
-				    store_col_text(s, 2));
-			}
-			sqlite3_finalize(s);
-		}
-	}
-	/* this session's attempts are newer news than the database */
-	for (i = 0; i < st->natt; i++) {
-		const struct mem_attempt *m = &st->att[i];
+	    -1, &src->s, NULL) != SQLITE_OK)
+		return false;
+	if (ecid != 0)
+		sqlite3_bind_int64(src->s, 1, (sqlite3_int64)ecid);
+	else
+		sqlite3_bind_text(src->s, 3, st->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(src->s, 2, (sqlite3_int64)(max > INT_MAX ? INT_MAX : max));
+	/* older files have no attempt_firmware table: then nothing is known */
+	if (sqlite3_prepare_v2(db, "SELECT version, build, sha1 FROM attempt_firmware "
+	    "WHERE attempt = ?", -1, &src->fw, NULL) != SQLITE_OK)
+		src->fw = NULL;
+	return true;
+}
 
-		if (ecid != 0 && m->ecid != ecid)
-			continue;
-		if (ecid == 0 && st->scope[0] != '\0' && strcmp(m->bench, st->scope) != 0)
-			continue;
-		for (j = 0; m->dbid > 0 && j < n; j++) {
-			if (buf[j].a.id == m->dbid)
-				break;
-		}
-		if (m->dbid > 0 && j < n)
-			store_mem_to_attempt(st, m, &buf[j]);
-		else if (n < cap)
-			store_mem_to_attempt(st, m, &buf[n++]);
+/* The database's next row that memory does not hold a newer version of. */
+static bool
+next_unheld(struct attempt_src *src, struct store_attempt *o,
+    const struct store_attempt *mem, size_t nmem)
+{
+	size_t	i;
+
+	while (src_next(src, o)) {
+		for (i = 0; i < nmem && mem[i].a.id != o->a.id; i++)
+			;
+		if (o->a.id <= 0 || i == nmem)
+			return true;
 	}
-	qsort(buf, n, sizeof(*buf), cmp_newest);
-	if (n > max)
-		n = max;
-	memcpy(out, buf, n * sizeof(*out));
-	free(buf);
+	return false;
+}
+
+/*
+ * Attempts newest first, given one by one to put (at most max): the
+ * database's rows merged with this session's, a session row taking the place
+ * of its database row (it is newer news). Both come newest first, so the
+ * merge needs no buffer of max rows, only one for the session's rows, which
+ * memory keeps few of (store_mem_prune()).
+ */
+static size_t
+attempts_read(struct store *st, uint64_t ecid, size_t max, attempt_put put, void *arg)
+{
+	struct attempt_src	 src;
+	struct store_attempt	*mem = NULL, row;
+	size_t			 nmem = 0, m = 0, n = 0, i;
+	bool			 have;
+	int			 c;
+
+	if (st == NULL || max == 0)
+		return 0;
+	for (i = 0; i < st->natt; i++) {
+		const struct mem_attempt *a = &st->att[i];
+
+		if (ecid != 0 && a->ecid != ecid)
+			continue;
+		if (ecid == 0 && st->scope[0] != '\0' && strcmp(a->bench, st->scope) != 0)
+			continue;
+		if (mem == NULL && (mem = calloc(st->natt - i, sizeof(*mem))) == NULL)
+			return 0;
+		store_mem_to_attempt(st, a, &mem[nmem++]);
+	}
+	if (nmem > 1)
+		qsort(mem, nmem, sizeof(*mem), cmp_newest);
+	if (!src_open(st, ecid, max, &src))
+		memset(&src, 0, sizeof(src));
+	have = next_unheld(&src, &row, mem, nmem);
+	while (n < max && (have || m < nmem)) {
+		c = !have ? 1 : m == nmem ? -1 : cmp_newest(&row, &mem[m]);
+		if (c < 0) {
+			put(arg, n++, &row);
+			have = next_unheld(&src, &row, mem, nmem);
+		} else
+			put(arg, n++, &mem[m++]);
+	}
+	sqlite3_finalize(src.s);
+	sqlite3_finalize(src.fw);
+	free(mem);
 	return n;
+}
+
+static void
+put_store_attempt(void *arg, size_t i, const struct store_attempt *sa)
+{
+	struct store_attempt	*out = arg;
+
+	out[i] = *sa;
+}
+
+/* Attempts (with their device) newest first; ecid 0 = all. */
+size_t
+store_attempts_ex(struct store *st, uint64_t ecid, struct store_attempt *out, size_t max)
+{
+	return attempts_read(st, ecid, max, put_store_attempt, out);
+}
+
+static void
+put_bench_attempt(void *arg, size_t i, const struct store_attempt *sa)
+{
+	struct bench_attempt	*out = arg;
+
+	if (out != NULL)
+		out[i] = sa->a;
 }
 
 /* Attempts newest first; ecid 0 = all; out may be NULL to count (up to max). */
 size_t
 store_attempts(struct store *st, uint64_t ecid, struct bench_attempt *out, size_t max)
 {
-	struct store_attempt	*buf;
-	size_t			 n, i;
-
-	if (max == 0 || (buf = calloc(max, sizeof(*buf))) == NULL)
-		return 0;
-	n = store_attempts_ex(st, ecid, buf, max);
-	for (i = 0; out != NULL && i < n; i++)
-		out[i] = buf[i].a;
-	free(buf);
-	return n;
+	return attempts_read(st, ecid, max, put_bench_attempt, out);
 }
 
 /* Attempts newest first in triage's form. */
@@ -191,20 +271,19 @@ store_triage_of(const struct store_attempt *sa, struct triage_attempt *t)
 	t->started = (long)a->started;
 }
 
+static void
+put_triage_attempt(void *arg, size_t i, const struct store_attempt *sa)
+{
+	struct triage_attempt	*out = arg;
+
+	store_triage_of(sa, &out[i]);
+}
+
 size_t
 store_triage_attempts(struct store *st, uint64_t ecid_or_0, struct triage_attempt *out,
     size_t max)
 {
-	struct store_attempt	*buf;
-	size_t			 n, i;
-
-	if (max == 0 || (buf = calloc(max, sizeof(*buf))) == NULL)
-		return 0;
-	n = store_attempts_ex(st, ecid_or_0, buf, max);
-	for (i = 0; i < n; i++)
-		store_triage_of(&buf[i], &out[i]);
-	free(buf);
-	return n;
+	return attempts_read(st, ecid_or_0, max, put_triage_attempt, out);
 }
 
 static int

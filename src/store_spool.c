@@ -431,6 +431,7 @@ store_pg_flush(struct store *st)
 			spool_forget(st, "pg_spool_attempts", a->uuid);
 		a->spooled = false;
 	}
+	store_mem_prune(st);	/* what the server confirmed need not stay in memory */
 	/* the server takes ops in the order given: one placed leaves the queue */
 	for (i = 0; i < st->nops; i++) {
 		if (ok && (rc = PG->put_op(st->pg, &st->ops[i], st->bench)) == 0) {

@@ -247,6 +247,7 @@ store_sqlite_flush(struct store *st)
 		if (st->att[i].need_insert || st->att[i].need_update)
 			rc = write_attempt(st, &st->att[i]);
 	}
+	store_mem_prune(st);	/* what the file now has need not stay in memory */
 	while (rc == SQLITE_OK && done < st->nops) {
 		if ((rc = write_op(st, &st->ops[done])) == SQLITE_OK)
 			done++;

@@ -937,6 +937,99 @@ flush_until_empty(struct store *st)
 	return left;
 }
 
+/*
+ * A long session: the store's memory holds what is running or not yet
+ * written, not every attempt of the session (it held them all, ~750 bytes
+ * each, and each read allocated max + all of them), and reads still merge
+ * the database with what memory holds, newest first.
+ */
+#define MEM_N		2000
+#define MEM_BOUND	100	/* STORE_MEM_KEEP (64), the running ones, slack */
+
+static void
+g_memory_bounded(void **state)
+{
+	struct store *st;
+	struct bench_attempt *big;
+	struct triage_attempt t[8];
+	struct err_result r = lost_at(4013, STEP_UPLOAD_FS, 10);
+	sqlite3 *other;
+	char err[256];
+	long id0, id, i;
+	size_t n;
+
+	(void)state;
+	need_backend();
+	assert_non_null(big = calloc(4096, sizeof(*big)));
+	st = store_open(url, err, sizeof(err));
+	assert_null(store_problem(st));
+	store_set_bench(st, "bench-m");
+	/* one that runs through the whole session must stay */
+	id0 = store_attempt_begin(st, 0x7ff, "9-9", ACT_ERASE, 1000, "");
+	assert_true(id0 > 0);
+	for (i = 0; i < MEM_N; i++) {
+		id = store_attempt_begin(st, 0x700 + (uint64_t)(i % 5), "1-1", ACT_UPDATE,
+		    2000 + i, "");
+		assert_true(id > 0);
+		r.code = (int)i;
+		store_attempt_end(st, id, 2000 + i, i % 2 ? JOB_DONE : JOB_FAILED, &r);
+		if (i == MEM_N / 2)
+			assert_in_range(store_held(st), 1, MEM_BOUND);
+	}
+	assert_int_equal(store_flush(st), 0);
+	assert_in_range(store_held(st), 1, MEM_BOUND);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts"), MEM_N + 1);
+	/* the reads see every one, newest first, from the database and memory */
+	assert_int_equal(store_attempts(st, 0, NULL, 4096), MEM_N + 1);
+	n = store_attempts(st, 0, big, 4096);
+	assert_int_equal(n, MEM_N + 1);
+	for (i = 1; i < (long)n; i++)
+		assert_true(big[i - 1].started > big[i].started);
+	assert_int_equal(big[0].started, 2000 + MEM_N - 1);
+	assert_int_equal(big[0].state, JOB_DONE);
+	assert_int_equal(big[n - 1].id, id0);
+	assert_int_equal(big[n - 1].state, JOB_RUNNING);
+	assert_int_equal(store_attempts(st, 0x700, NULL, 4096), MEM_N / 5);
+	assert_int_equal(store_attempts(st, 0x701, big, 3), 3);
+	assert_int_equal(big[0].started, 2000 + MEM_N - 4);
+	assert_int_equal(store_triage_attempts(st, 0x700, t, 8), 8);
+	assert_int_equal(t[0].started, 2000 + MEM_N - 5);
+	assert_int_equal(t[0].state, JOB_DONE);		/* MEM_N - 5 is odd */
+	assert_int_equal(t[1].started, 2000 + MEM_N - 10);
+	assert_int_equal(t[1].state, JOB_FAILED);
+	assert_int_equal(t[1].code, MEM_N - 10);
+	assert_int_equal(t[1].cls, EC_CONNECTION_LOST);
+	/* the one begun first still ends in its row */
+	store_attempt_end(st, id0, 9000, JOB_CANCELLED, NULL);
+	assert_int_equal(store_flush(st), 0);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE ended IS NULL"), 0);
+	assert_int_equal(bcount("SELECT count(*) FROM attempts WHERE ended = 9000 AND "
+	    "state = 'cancelled'"), 1);
+
+	if (!on_pg) {
+		/* what the file cannot take yet stays, however many, and arrives once */
+		assert_int_equal(sqlite3_open(dbpath, &other), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
+		    SQLITE_OK);
+		for (i = 0; i < 150; i++) {
+			id = store_attempt_begin(st, 0x720, "1-2", ACT_UPDATE, 5000 + i, "");
+			store_attempt_end(st, id, 5000 + i, JOB_DONE, NULL);
+		}
+		assert_true(store_flush(st) > 0);
+		assert_true(store_held(st) >= 150);
+		assert_int_equal(store_attempts(st, 0x720, big, 4096), 150);
+		assert_int_equal(big[0].started, 5149);
+		assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(other);
+		assert_int_equal(store_flush(st), 0);
+		assert_in_range(store_held(st), 0, MEM_BOUND);
+		assert_int_equal(store_attempts(st, 0x720, big, 4096), 150);
+		assert_int_equal(bcount("SELECT count(*) FROM attempts"), MEM_N + 151);
+	}
+	store_close(st);
+	free(big);
+}
+
 /* The server goes away mid-run and comes back: every write arrives exactly once. */
 static void
 pg_outage(void **state)
@@ -1326,6 +1419,7 @@ main(void)
 		BOTH(g_roundtrip),
 		BOTH(g_crash_recovery),
 		BOTH(g_two_benches),
+		BOTH(g_memory_bounded),
 		cmocka_unit_test_setup_teardown(pg_concurrent_migration, g_setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(pg_newer_schema, g_setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(pg_unreachable, g_setup_pg, teardown),
