@@ -700,19 +700,24 @@ job_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	job_status(job, w->rstatus);
 }
 
+/* No more waiting for the pipes: kill the group, read what they hold, close them, end. */
 static void
-job_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+job_end_now(struct job *job)
 {
-	struct job	*job = OWNER_OF(w, struct job, drain_w);
-
-	(void)loop;
-	(void)revents;
 	job_killpg(job, SIGKILL);
 	job_read_now(job, 0);
 	job_read_now(job, 1);
 	job_close_pipe(job, 0);
 	job_close_pipe(job, 1);
 	job_check_done(job);
+}
+
+static void
+job_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	job_end_now(OWNER_OF(w, struct job, drain_w));
 }
 
 /*
@@ -770,12 +775,7 @@ job_sweep_one(struct job *job)
 	job->status_in = true;
 	ev_timer_stop(job->loop, &job->stall_w);
 	job_resume(job);
-	job_killpg(job, SIGKILL);
-	job_read_now(job, 0);
-	job_read_now(job, 1);
-	job_close_pipe(job, 0);
-	job_close_pipe(job, 1);
-	job_check_done(job);
+	job_end_now(job);
 }
 
 /* done_cb may free jobs: the list is walked again from its head after each end. */
