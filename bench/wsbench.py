@@ -209,7 +209,7 @@ class Setup:
 		os.makedirs(self.home)
 		self.ipsw = os.path.join(self.dir, "test.ipsw")
 		subprocess.run([sys.executable, os.path.join(a.top, "tests/data/mkipsw.py"),
-		    self.ipsw], check=True, stdout=subprocess.DEVNULL)
+		    "--any-board", self.ipsw], check=True, stdout=subprocess.DEVNULL)
 		self.sim_log = os.path.join(self.dir, "sim.log")
 		self.ctl = os.path.join(self.dir, "ctl.sock")
 		self.env = dict(os.environ)

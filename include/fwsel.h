@@ -56,4 +56,7 @@ size_t fwsel_usable(const struct fwsel *);
 void fwsel_describe(const struct fwsel *, char *out, size_t outlen);
 void fwsel_free(struct fwsel *);
 
+/* Without a library: does the [bench] ipsw fit the phone? false with the reason when known not to. */
+bool fwsel_global_fits(const struct fwsel *, const struct fw_phone *, char *reason, size_t reasonlen);
+
 #endif

@@ -10,12 +10,15 @@ $(UI_LIB): $(UI_LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(UI_LIB_OBJ)
 
+# -MMD: the fake bench is rebuilt when a header it shares (bench.h, slot.h) changes
 $(BUILD)/tests/ui/%.o: tests/ui/%.c tests/ui/fakebench.h include/ui.h include/benchview.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Itests/ui -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Itests/ui -MMD -MP -c -o $@ $<
 
 $(UI_PREVIEW): $(BUILD)/tests/ui/uipreview.o $(BUILD)/tests/ui/fakebench.o $(UI_LIB)
 	$(CC) $(LDFLAGS) $(LDSAN) -o $@ $(BUILD)/tests/ui/uipreview.o $(BUILD)/tests/ui/fakebench.o \
 		$(UI_LIB) $(PKG_LIBS) -lm
 
 TEST_BINS += $(UI_PREVIEW)
+
+-include $(BUILD)/tests/ui/uipreview.d $(BUILD)/tests/ui/fakebench.d

@@ -10,6 +10,7 @@
 #include "benchview.h"
 #include "log.h"
 #include "mirror.h"
+#include "owner.h"
 #include "policy.h"
 #include "remote.h"
 #include "slot.h"
@@ -114,7 +115,8 @@ leave_cb(void *arg)
 static void
 sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct console *c = w->data;
+	struct console *c = w->signum == SIGINT ? OWNER_OF(w, struct console, sigint) :
+	    w->signum == SIGTERM ? OWNER_OF(w, struct console, sigterm) : OWNER_OF(w, struct console, sighup);
 
 	(void)revents;
 	/* a console on someone else's bench only ever leaves: the bench and its jobs stay */
@@ -160,7 +162,6 @@ attach_console(int fd)
 	ev_signal_init(&c.sigint, sig_cb, SIGINT);
 	ev_signal_init(&c.sigterm, sig_cb, SIGTERM);
 	ev_signal_init(&c.sighup, sig_cb, SIGHUP);
-	c.sigint.data = c.sigterm.data = c.sighup.data = &c;
 	ev_signal_start(c.loop, &c.sigint);
 	ev_signal_start(c.loop, &c.sigterm);
 	ev_signal_start(c.loop, &c.sighup);

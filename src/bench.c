@@ -4,29 +4,28 @@
  * (console, JSON writer) are told what changed. Commands from a key or a
  * JSON line arrive in bench_exec().
  */
+#include <sys/file.h>
+
 #include <errno.h>
-#include <ev.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "array.h"
 #include "bench.h"
 #include "bench_int.h"
+#include "command.h"
 #include "config.h"
-#include "errclass.h"
 #include "idev.h"
-#include "ipsw.h"
 #include "models.h"
 #include "osutil.h"
+#include "owner.h"
 #include "policy.h"
-#include "restore_parse.h"
 #include "store.h"
 #include "text.h"
 #include "triage.h"
@@ -766,7 +765,7 @@ bench_shutdown(struct bench *b, bool cancel)
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct bench *b = (struct bench *)((char *)w - offsetof(struct bench, tick));
+	struct bench *b = OWNER_OF(w, struct bench, tick);
 	bool mux;
 
 	(void)loop;
@@ -825,8 +824,7 @@ bench_new(struct ev_loop *loop, struct config *cfg, const struct bench_options *
     char *err, size_t errlen)
 {
 	struct bench *b = calloc(1, sizeof(*b));
-	const char *env;
-	char merr[256], path[1100];
+	char merr[256];
 
 	if (b == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -837,45 +835,7 @@ bench_new(struct ev_loop *loop, struct config *cfg, const struct bench_options *
 	b->lockfd = -1;
 	text_copy(b->st.name, cfg->name, sizeof(b->st.name));
 
-	/* restore program: --restore-cmd > config > $IDEVICEBENCH_RESTORE_CMD > idevicerestore */
-	if (opt && opt->restore_cmd)
-		text_copy(b->restore_cmd, opt->restore_cmd, sizeof(b->restore_cmd));
-	else if (cfg->restore_cmd_set || (env = getenv("IDEVICEBENCH_RESTORE_CMD")) == NULL || env[0] == '\0')
-		text_copy(b->restore_cmd, cfg->restore_cmd, sizeof(b->restore_cmd));
-	else
-		text_copy(b->restore_cmd, env, sizeof(b->restore_cmd));
-	if (strchr(b->restore_cmd, '/') != NULL && b->restore_cmd[0] != '/') {
-		/* children run in their own working directory: a relative path must not move with them */
-		char abs[PATH_MAX];
-
-		if (realpath(b->restore_cmd, abs) != NULL)
-			text_copy(b->restore_cmd, abs, sizeof(b->restore_cmd));
-	}
-	text_copy(b->st.restore_prog, b->restore_cmd, sizeof(b->st.restore_prog));
-	config_expand_home(opt && opt->ipsw ? opt->ipsw : cfg->ipsw, b->ipsw, sizeof(b->ipsw));
-	if (b->ipsw[0] && b->ipsw[0] != '/') {
-		char cwd[512];
-
-		if (getcwd(cwd, sizeof(cwd)) != NULL) {
-			snprintf(path, sizeof(path), "%s/%s", cwd, b->ipsw);
-			text_copy(b->ipsw, path, sizeof(b->ipsw));
-		}
-	}
-	text_copy(b->st.ipsw, b->ipsw, sizeof(b->st.ipsw));
-	{
-		const char *base = strrchr(b->ipsw, '/');
-		char first[32] = "";
-
-		text_copy(b->ipsw_base_desc, base ? base + 1 : b->ipsw, sizeof(b->ipsw_base_desc));
-		if (b->ipsw[0] && ipsw_read_info(b->ipsw, &b->ipsw_info, b->ipsw_err, sizeof(b->ipsw_err)) == 0) {
-			b->ipsw_info_ok = true;
-			sscanf(b->ipsw_info.product_types, "%31s", first);
-			snprintf(b->ipsw_base_desc, sizeof(b->ipsw_base_desc), "%s %s (%s)",
-			    b->ipsw_info.product_types[0] ? first : "iOS", b->ipsw_info.product_version,
-			    b->ipsw_info.build);
-		}
-		text_copy(b->st.ipsw_desc, b->ipsw_base_desc, sizeof(b->st.ipsw_desc));
-	}
+	runner_configure(b, opt);
 	config_expand_home(opt && opt->log_dir ? opt->log_dir : cfg->log_dir, b->log_dir, sizeof(b->log_dir));
 	if (os_mkdirs(b->log_dir, 0700) != 0) {
 		snprintf(err, errlen, "%s: cannot create the log directory: %s", b->log_dir, strerror(errno));
@@ -929,16 +889,7 @@ bench_start(struct bench *b, char *err, size_t errlen)
 	if (b->store && store_interrupted_count(b->store) > 0)
 		bench_error(b, "%d restore attempt(s) left open by an earlier run were closed as interrupted",
 		    store_interrupted_count(b->store));
-	if (strcmp(b->st.restore_version, "missing") == 0)
-		bench_error(b, "restore program '%s' not found or not runnable: restores will fail "
-		    "(set restore_cmd or --restore-cmd)", b->restore_cmd);
-	if (b->ipsw[0] && !b->ipsw_info_ok)
-		bench_error(b, "IPSW %s: %s", b->ipsw, b->ipsw_err);
-	if (b->dialect != DIALECT_MASTER && strcmp(b->st.restore_version, "missing") != 0 &&
-	    b->irecvfix[0] == '\0')
-		bench_error(b, "libidevicebench-irecvfix.so not found (next to the binary or in %s): "
-		    "idevicerestore 1.0.0 children may crash at detect when several phones are "
-		    "plugged in", IDB_LIBDIR);
+	runner_announce(b);
 	for (size_t i = 0; i < b->cfg->nslots; i++)
 		add_slot(b, b->cfg->slots[i].port, b->cfg->slots[i].label);
 	/* tests reach the start-up failure path with this; nothing else sets it */

@@ -134,6 +134,10 @@ void	bench_maybe_finish(struct bench *);
 
 /* runner.c, for the controller */
 
+/* The restore program (--restore-cmd > config > $IDEVICEBENCH_RESTORE_CMD) and the IPSW (read once). */
+void	runner_configure(struct bench *, const struct bench_options *);
+/* Say at start what will keep restores from working (no program, unreadable IPSW, no preload). */
+void	runner_announce(struct bench *);
 /* Find the restore program's dialect and the preload its children need; set up the reaper. */
 void	runner_init(struct bench *);
 /* Stop the reaper, free finished jobs, detach the running ones from their slots. */

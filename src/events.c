@@ -259,6 +259,21 @@ events_detail_body(const struct slot *s)
 	json_object_set_new(o, "mode", json_string(slot_mode_name(s->mode)));
 	json_object_set_new(o, "since", json_integer((json_int_t)s->since));
 	json_object_set_new(o, "product_id", json_integer(s->dev.product_id));
+	if (!s->present && s->dev.ecid) {
+		/* the phone the slot last had: an empty slot still names it, in every console */
+		json_t	*last = json_object();
+		char	 hex[32];
+
+		snprintf(hex, sizeof(hex), "0x%" PRIx64, s->dev.ecid);
+		json_object_set_new(last, "ecid", json_string(hex));
+		snprintf(hex, sizeof(hex), "0x%04x", s->dev.cpid);
+		json_object_set_new(last, "cpid", json_string(hex));
+		snprintf(hex, sizeof(hex), "0x%02x", s->dev.bdid);
+		json_object_set_new(last, "bdid", json_string(hex));
+		json_object_set_new(last, "product_type", str(s->dev.product_type));
+		json_object_set_new(last, "name", str(s->dev.name));
+		json_object_set_new(o, "last", last);
+	}
 	json_object_set_new(o, "version", str(s->dev.version));
 	json_object_set_new(o, "srnm", str(s->dev.srnm));
 	json_object_set_new(o, "serial", str(s->dev.serial_raw));

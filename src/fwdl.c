@@ -49,6 +49,7 @@
 
 #include "fwdl.h"
 #include "fwlib.h"
+#include "owner.h"
 #include "text.h"
 
 #define FWDL_REPORT_SECS	0.5
@@ -773,7 +774,7 @@ dispatch(struct fwdl *m, curl_socket_t fd, int action)
 static void
 io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct sockw	*s = (struct sockw *)w;
+	struct sockw	*s = OWNER_OF(w, struct sockw, io);
 	int		 action = 0;
 
 	(void)loop;
@@ -788,7 +789,7 @@ io_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct fwdl	*m = (struct fwdl *)((char *)w - offsetof(struct fwdl, timer));
+	struct fwdl	*m = OWNER_OF(w, struct fwdl, timer);
 
 	(void)loop;
 	(void)revents;
@@ -883,7 +884,7 @@ xfer_free(struct xfer *x)
 static void
 reap_cb(struct ev_loop *loop, ev_check *w, int revents)
 {
-	struct fwdl	*m = (struct fwdl *)((char *)w - offsetof(struct fwdl, reap));
+	struct fwdl	*m = OWNER_OF(w, struct fwdl, reap);
 	struct sockw	*s;
 	struct xfer	*x;
 
@@ -1134,7 +1135,7 @@ file_fail(struct xfer *x, bool drop_partial, const char *fmt, ...)
 static void
 retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct xfer	*x = (struct xfer *)((char *)w - offsetof(struct xfer, retry));
+	struct xfer	*x = OWNER_OF(w, struct xfer, retry);
 	char		 err[256];
 
 	(void)loop;

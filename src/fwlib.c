@@ -38,6 +38,7 @@
 
 #include "fwlib.h"
 #include "ipsw.h"
+#include "owner.h"
 #include "text.h"
 
 static void
@@ -387,7 +388,7 @@ scan_start(struct fwlib *l)
 static void
 async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-	struct fwlib	*l = (struct fwlib *)((char *)w - offsetof(struct fwlib, async));
+	struct fwlib	*l = OWNER_OF(w, struct fwlib, async);
 	bool		 done;
 
 	(void)loop;
@@ -425,20 +426,27 @@ async_cb(struct ev_loop *loop, ev_async *w, int revents)
 		l->cb(l->arg);
 }
 
+/* the folder, and its .meta file: one callback each, so each finds its library */
 static void
 stat_cb(struct ev_loop *loop, ev_stat *w, int revents)
 {
-	struct fwlib	*l = w->data;
-
 	(void)loop;
 	(void)revents;
-	scan_start(l);
+	scan_start(OWNER_OF(w, struct fwlib, stat_w));
+}
+
+static void
+meta_cb(struct ev_loop *loop, ev_stat *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	scan_start(OWNER_OF(w, struct fwlib, meta_w));
 }
 
 static void
 settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct fwlib	*l = (struct fwlib *)((char *)w - offsetof(struct fwlib, settle));
+	struct fwlib	*l = OWNER_OF(w, struct fwlib, settle);
 
 	(void)revents;
 	ev_ref(loop);		/* balance the unref made when it was started */
@@ -464,11 +472,9 @@ fwlib_new(struct ev_loop *loop, const char *dir, fwlib_changed_cb cb, void *arg)
 	ev_async_start(loop, &l->async);
 	/* the folder's mtime moves when a file is added, removed or renamed */
 	ev_stat_init(&l->stat_w, stat_cb, l->dir, 1.0);
-	l->stat_w.data = l;
 	ev_stat_start(loop, &l->stat_w);
 	snprintf(meta, sizeof(meta), "%s/.meta", l->dir);
-	ev_stat_init(&l->meta_w, stat_cb, strdup(meta), 1.0);
-	l->meta_w.data = l;
+	ev_stat_init(&l->meta_w, meta_cb, strdup(meta), 1.0);
 	ev_unref(loop);			/* watching never keeps a loop alive */
 	ev_unref(loop);
 	if (l->meta_w.path != NULL) {

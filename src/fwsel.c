@@ -480,6 +480,29 @@ fwsel_choose(struct fwsel *f, const struct fw_phone *ph, bool retry, struct fwse
 	return (a);
 }
 
+/*
+ * Without a library the [bench] ipsw serves every model it supports (and
+ * only those): false, with the reason, when it is known not to fit the
+ * phone. A phone that told nothing of itself yet, or an IPSW that cannot
+ * be read, is left to the restore program.
+ */
+bool
+fwsel_global_fits(const struct fwsel *f, const struct fw_phone *ph, char *reason, size_t reasonlen)
+{
+	char	name[96];
+
+	/* a chip and board no model table knows: idevicerestore may know better */
+	if (f == NULL || !f->have_global || (ph->product_type[0] == '\0' && ph->model[0] == '\0'))
+		return (true);
+	if (fw_build_fits(&f->global, ph))
+		return (true);
+	fw_phone_name(ph, name, sizeof(name));
+	snprintf(reason, reasonlen, "no firmware for %s: the IPSW %s (%s, %s) is for %s only", name,
+	    f->global.path, f->global.version, f->global.build,
+	    f->global.product_types[0] ? f->global.product_types : "other models");
+	return (false);
+}
+
 /* A phone arrived: fetch what it will need, when downloads are on. */
 void
 fwsel_prefetch(struct fwsel *f, const struct fw_phone *ph)

@@ -16,6 +16,7 @@
 
 #include "idev.h"
 #include "models.h"
+#include "owner.h"
 #include "text.h"
 
 struct idev_item {
@@ -152,7 +153,7 @@ worker(void *p)
 static void
 async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-	struct idev *d = (struct idev *)((char *)w - offsetof(struct idev, async));
+	struct idev *d = OWNER_OF(w, struct idev, async);
 	struct idev_item *list, *it;
 
 	(void)loop;

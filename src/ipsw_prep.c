@@ -24,6 +24,7 @@
 #include "ipsw.h"
 #include "ipsw_int.h"
 #include "osutil.h"
+#include "owner.h"
 #include "text.h"
 
 #define IPSW_CHUNK		(1024 * 1024)
@@ -423,7 +424,7 @@ worker(void *arg)
 static void
 async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
-	struct ipsw_prep	*p = (struct ipsw_prep *)((char *)w - offsetof(struct ipsw_prep, async));
+	struct ipsw_prep	*p = OWNER_OF(w, struct ipsw_prep, async);
 	char			 msg[sizeof(p->msg)];
 	bool			 pending, fin;
 	double			 pct;

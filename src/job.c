@@ -43,6 +43,7 @@
 #include <ev.h>
 
 #include "job.h"
+#include "owner.h"
 #include "osutil.h"
 #include "text.h"
 
@@ -126,7 +127,8 @@ static struct job *job_all_head;
 static ev_timer job_sweep_w;
 static double job_sweep_secs = JOB_SWEEP_SECS;
 
-static void	job_read_cb(struct ev_loop *, ev_io *, int);
+static void	job_out_cb(struct ev_loop *, ev_io *, int);
+static void	job_err_cb(struct ev_loop *, ev_io *, int);
 static void	job_child_cb(struct ev_loop *, ev_child *, int);
 static void	job_stall_cb(struct ev_loop *, ev_timer *, int);
 static void	job_kill_cb(struct ev_loop *, ev_timer *, int);
@@ -598,13 +600,10 @@ job_check_done(struct job *job)
 
 /* Read once per wakeup so that one chatty child cannot starve the others. */
 static void
-job_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+job_read(struct ev_loop *loop, struct job *job, int i)
 {
-	struct job	*job = w->data;
-	int		 i = (w == &job->io[0]) ? 0 : 1;
 	ssize_t		 n;
 
-	(void)revents;
 	n = read(job->fd[i], job_buf, sizeof(job_buf));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -619,6 +618,21 @@ job_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	job->recent[i] += (size_t)n;
 	if (job->cbs.output_cb != NULL)
 		job->cbs.output_cb(job->arg, i + 1, job_buf, (size_t)n);
+}
+
+/* stdout (io[0]) and stderr (io[1]): one callback each, so each finds its job */
+static void
+job_out_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)revents;
+	job_read(loop, OWNER_OF(w, struct job, io[0]), 0);
+}
+
+static void
+job_err_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)revents;
+	job_read(loop, OWNER_OF(w, struct job, io[1]), 1);
 }
 
 /*
@@ -679,26 +693,31 @@ job_status(struct job *job, int st)
 static void
 job_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
-	struct job	*job = w->data;
+	struct job	*job = OWNER_OF(w, struct job, child_w);
 
 	(void)loop;
 	(void)revents;
 	job_status(job, w->rstatus);
 }
 
+/* No more waiting for the pipes: kill the group, read what they hold, close them, end. */
 static void
-job_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+job_end_now(struct job *job)
 {
-	struct job	*job = w->data;
-
-	(void)loop;
-	(void)revents;
 	job_killpg(job, SIGKILL);
 	job_read_now(job, 0);
 	job_read_now(job, 1);
 	job_close_pipe(job, 0);
 	job_close_pipe(job, 1);
 	job_check_done(job);
+}
+
+static void
+job_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	job_end_now(OWNER_OF(w, struct job, drain_w));
 }
 
 /*
@@ -756,12 +775,7 @@ job_sweep_one(struct job *job)
 	job->status_in = true;
 	ev_timer_stop(job->loop, &job->stall_w);
 	job_resume(job);
-	job_killpg(job, SIGKILL);
-	job_read_now(job, 0);
-	job_read_now(job, 1);
-	job_close_pipe(job, 0);
-	job_close_pipe(job, 1);
-	job_check_done(job);
+	job_end_now(job);
 }
 
 /* done_cb may free jobs: the list is walked again from its head after each end. */
@@ -791,7 +805,7 @@ job_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 job_kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct job	*job = w->data;
+	struct job	*job = OWNER_OF(w, struct job, kill_w);
 
 	(void)loop;
 	(void)revents;
@@ -812,7 +826,7 @@ job_terminate(struct job *job)
 static void
 job_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct job	*job = w->data;
+	struct job	*job = OWNER_OF(w, struct job, stall_w);
 
 	(void)loop;
 	(void)revents;
@@ -827,7 +841,7 @@ job_stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 job_start_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct job	*job = w->data;
+	struct job	*job = OWNER_OF(w, struct job, start_w);
 
 	(void)loop;
 	(void)revents;
@@ -919,7 +933,6 @@ job_start(struct ev_loop *loop, const struct job_spec *spec, const struct job_cb
 	job->fd[1] = pe[0];
 
 	ev_child_init(&job->child_w, job_child_cb, job->pid, 0);
-	job->child_w.data = job;
 	if (job->pid > 0) {
 		/* Safe although the child may be gone: libev reaps only from the loop. */
 		ev_child_start(loop, &job->child_w);
@@ -927,13 +940,9 @@ job_start(struct ev_loop *loop, const struct job_spec *spec, const struct job_cb
 	}
 
 	ev_init(&job->stall_w, job_stall_cb);
-	job->stall_w.data = job;
 	ev_init(&job->kill_w, job_kill_cb);
-	job->kill_w.data = job;
 	ev_init(&job->drain_w, job_drain_cb);
-	job->drain_w.data = job;
 	ev_timer_init(&job->start_w, job_start_cb, 0., 0.);
-	job->start_w.data = job;
 
 	if (job->pid == 0) {
 		/* No child: the job ends from the loop, as a shell's 127 would say. */
@@ -949,8 +958,7 @@ job_start(struct ev_loop *loop, const struct job_spec *spec, const struct job_cb
 		for (i = 0; i < 2; i++) {
 			(void)fcntl(job->fd[i], F_SETFL,
 			    fcntl(job->fd[i], F_GETFL) | O_NONBLOCK);
-			ev_io_init(&job->io[i], job_read_cb, job->fd[i], EV_READ);
-			job->io[i].data = job;
+			ev_io_init(&job->io[i], i == 0 ? job_out_cb : job_err_cb, job->fd[i], EV_READ);
 			ev_io_start(loop, &job->io[i]);
 		}
 		if (job->batch_reads)

@@ -13,6 +13,7 @@
 #include "jsonl.h"
 #include "log.h"
 #include "outbuf.h"
+#include "owner.h"
 #include "text.h"
 
 #define LINE_MAX_CMD 4096
@@ -20,7 +21,7 @@
 #define OUT_CLOSE_MS 2000	/* at exit, how long the last events may wait for the reader */
 
 struct jsonl {
-	ev_io in;			/* first: the callback casts back */
+	ev_io in;
 	struct ev_loop *loop;
 	struct bench *b;
 	struct outbuf *out;		/* stdout: never blocks the loop */
@@ -148,7 +149,7 @@ run_line(struct jsonl *j, const char *line, size_t len)
 static void
 in_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct jsonl *j = (struct jsonl *)w;
+	struct jsonl *j = OWNER_OF(w, struct jsonl, in);
 	char chunk[4096];
 	ssize_t n;
 

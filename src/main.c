@@ -15,6 +15,7 @@
 #include "config.h"
 #include "jsonl.h"
 #include "log.h"
+#include "owner.h"
 #include "remote.h"
 #include "server.h"
 #include "text.h"
@@ -102,7 +103,7 @@ leave_cb(void *arg)
 static void
 tidy_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-	struct app *a = w->data;
+	struct app *a = OWNER_OF(w, struct app, tidy);
 
 	(void)loop;
 	(void)revents;
@@ -143,7 +144,8 @@ log_error_cb(void *arg, const char *text)
 static void
 sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct app *a = w->data;
+	struct app *a = w->signum == SIGINT ? OWNER_OF(w, struct app, sigint) :
+	    w->signum == SIGTERM ? OWNER_OF(w, struct app, sigterm) : OWNER_OF(w, struct app, sighup);
 
 	(void)loop;
 	(void)revents;
@@ -435,13 +437,11 @@ main(int argc, char **argv)
 			server_set_local(app.server, 1);
 	}
 	ev_prepare_init(&app.tidy, tidy_cb);
-	app.tidy.data = &app;
 	ev_prepare_start(app.loop, &app.tidy);
 	ev_unref(app.loop);
 	ev_signal_init(&app.sigint, sig_cb, SIGINT);
 	ev_signal_init(&app.sigterm, sig_cb, SIGTERM);
 	ev_signal_init(&app.sighup, sig_cb, SIGHUP);
-	app.sigint.data = app.sigterm.data = app.sighup.data = &app;
 	ev_signal_start(app.loop, &app.sigint);
 	ev_signal_start(app.loop, &app.sigterm);
 	ev_signal_start(app.loop, &app.sighup);

@@ -253,8 +253,19 @@ apply_detail(struct slot *s, json_t *o)
 	s->present = get_bool(o, "present", s->present);
 	if (mode)
 		s->mode = (enum dev_mode)name_index(mode_name, MODE__COUNT, mode, s->mode);
-	if (!s->present)
+	if (!s->present) {
+		json_t *last = json_object_get(o, "last");
+
 		memset(&s->dev, 0, sizeof(s->dev));
+		if (json_is_object(last)) {
+			/* an empty slot still names the phone it last had, as the bench's own console does */
+			s->dev.ecid = get_hex(last, "ecid", 0);
+			s->dev.cpid = (uint32_t)get_hex(last, "cpid", 0);
+			s->dev.bdid = (uint32_t)get_hex(last, "bdid", 0);
+			get_str(last, "product_type", s->dev.product_type, sizeof(s->dev.product_type));
+			get_str(last, "name", s->dev.name, sizeof(s->dev.name));
+		}
+	}
 	s->since = (time_t)get_int(o, "since", s->since);
 	s->dev.product_id = (uint16_t)get_int(o, "product_id", s->dev.product_id);
 	get_str(o, "version", s->dev.version, sizeof(s->dev.version));

@@ -20,9 +20,10 @@
 #include <ev.h>
 
 #include "outbuf.h"
+#include "owner.h"
 
 struct outbuf {
-	ev_io			 w;		/* first: the callback casts back */
+	ev_io			 w;
 	struct ev_loop		*loop;
 	int			 fd;
 	int			 fl_before;	/* the fd's flags, restored at the end (-1: unknown) */
@@ -96,7 +97,7 @@ outbuf_watch(struct outbuf *ob, bool on)
 static void
 outbuf_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct outbuf	*ob = (struct outbuf *)w;
+	struct outbuf	*ob = OWNER_OF(w, struct outbuf, w);
 	unsigned long	 lost;
 
 	(void)loop;

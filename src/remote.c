@@ -13,13 +13,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "owner.h"
 #include "remote.h"
 #include "text.h"
 
 #define SEND_MAX (64u << 10)	/* commands queued for a bench that does not read: typing is slower */
 
 struct remote {
-	ev_io rio;		/* first: the callback casts back */
+	ev_io rio;
 	ev_io wio;
 	struct ev_loop *loop;
 	int fd;
@@ -106,13 +107,13 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	flush(w->data);
+	flush(OWNER_OF(w, struct remote, wio));
 }
 
 static void
 read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct remote *r = (struct remote *)w;
+	struct remote *r = OWNER_OF(w, struct remote, rio);
 	char chunk[16384];
 
 	(void)loop;
@@ -175,7 +176,6 @@ remote_new(struct ev_loop *loop, int fd, void (*line_cb)(void *, const char *, s
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	ev_io_init(&r->rio, read_cb, fd, EV_READ);
 	ev_io_init(&r->wio, write_cb, fd, EV_WRITE);
-	r->wio.data = r;
 	ev_io_start(loop, &r->rio);
 	return r;
 }

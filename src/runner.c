@@ -6,14 +6,14 @@
  * errclass.c) and written to the history. The one-time IPSW extraction for
  * idevicerestore 1.0.0 children holds the queue until it is done.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
-#include <ev.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +27,7 @@
 #include "job.h"
 #include "log.h"
 #include "osutil.h"
+#include "owner.h"
 #include "restore_parse.h"
 #include "sched.h"
 #include "store.h"
@@ -72,7 +73,7 @@ runjob_free(struct runjob *rj)
 static void
 reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct bench *b = (struct bench *)((char *)w - offsetof(struct bench, reap));
+	struct bench *b = OWNER_OF(w, struct bench, reap);
 	struct runjob *rj;
 
 	(void)loop;
@@ -226,7 +227,7 @@ done_cb(void *arg, const struct job_exit *ex)
 static void
 lost_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct runjob *rj = (struct runjob *)((char *)w - offsetof(struct runjob, lost_timer));
+	struct runjob *rj = OWNER_OF(w, struct runjob, lost_timer);
 
 	(void)loop;
 	(void)revents;
@@ -514,8 +515,7 @@ runner_queue(struct bench *b, struct bslot *bs, enum job_action act, char *msg, 
 	s->job.firmware[0] = '\0';
 	bs->fw_path[0] = '\0';
 	if (runner_fw_resolve(b, bs, true, why, sizeof(why)) < 0) {
-		text_copy(bs->fw_fail, fwsel_active(b->fw) ? why : "", sizeof(bs->fw_fail));
-		fail_now(b, bs, act, true);
+		fail_now(b, bs, act, true);	/* with bs->fw_fail when the reason names the phone */
 		snprintf(msg, msglen, "%s: %s", s->label, why);
 		return -1;
 	}
@@ -660,4 +660,67 @@ runner_device_left(struct bench *b, struct bslot *bs, enum dev_mode prev_mode)
 	ev_timer_set(&bs->rj->lost_timer, b->cfg->reconnect_window, 0);
 	ev_timer_start(b->loop, &bs->rj->lost_timer);
 	return true;
+}
+
+void
+runner_configure(struct bench *b, const struct bench_options *opt)
+{
+	struct config *cfg = b->cfg;
+	const char *env;
+	char path[1100];
+
+	/* restore program: --restore-cmd > config > $IDEVICEBENCH_RESTORE_CMD > idevicerestore */
+	if (opt && opt->restore_cmd)
+		text_copy(b->restore_cmd, opt->restore_cmd, sizeof(b->restore_cmd));
+	else if (cfg->restore_cmd_set || (env = getenv("IDEVICEBENCH_RESTORE_CMD")) == NULL || env[0] == '\0')
+		text_copy(b->restore_cmd, cfg->restore_cmd, sizeof(b->restore_cmd));
+	else
+		text_copy(b->restore_cmd, env, sizeof(b->restore_cmd));
+	if (strchr(b->restore_cmd, '/') != NULL && b->restore_cmd[0] != '/') {
+		/* children run in their own working directory: a relative path must not move with them */
+		char abs[PATH_MAX];
+
+		if (realpath(b->restore_cmd, abs) != NULL)
+			text_copy(b->restore_cmd, abs, sizeof(b->restore_cmd));
+	}
+	text_copy(b->st.restore_prog, b->restore_cmd, sizeof(b->st.restore_prog));
+	config_expand_home(opt && opt->ipsw ? opt->ipsw : cfg->ipsw, b->ipsw, sizeof(b->ipsw));
+	if (b->ipsw[0] && b->ipsw[0] != '/') {
+		char cwd[512];
+
+		if (getcwd(cwd, sizeof(cwd)) != NULL) {
+			snprintf(path, sizeof(path), "%s/%s", cwd, b->ipsw);
+			text_copy(b->ipsw, path, sizeof(b->ipsw));
+		}
+	}
+	text_copy(b->st.ipsw, b->ipsw, sizeof(b->st.ipsw));
+	{
+		const char *base = strrchr(b->ipsw, '/');
+		char first[32] = "";
+
+		text_copy(b->ipsw_base_desc, base ? base + 1 : b->ipsw, sizeof(b->ipsw_base_desc));
+		if (b->ipsw[0] && ipsw_read_info(b->ipsw, &b->ipsw_info, b->ipsw_err, sizeof(b->ipsw_err)) == 0) {
+			b->ipsw_info_ok = true;
+			sscanf(b->ipsw_info.product_types, "%31s", first);
+			snprintf(b->ipsw_base_desc, sizeof(b->ipsw_base_desc), "%s %s (%s)",
+			    b->ipsw_info.product_types[0] ? first : "iOS", b->ipsw_info.product_version,
+			    b->ipsw_info.build);
+		}
+		text_copy(b->st.ipsw_desc, b->ipsw_base_desc, sizeof(b->st.ipsw_desc));
+	}
+}
+
+void
+runner_announce(struct bench *b)
+{
+	if (strcmp(b->st.restore_version, "missing") == 0)
+		bench_error(b, "restore program '%s' not found or not runnable: restores will fail "
+		    "(set restore_cmd or --restore-cmd)", b->restore_cmd);
+	if (b->ipsw[0] && !b->ipsw_info_ok)
+		bench_error(b, "IPSW %s: %s", b->ipsw, b->ipsw_err);
+	if (b->dialect != DIALECT_MASTER && strcmp(b->st.restore_version, "missing") != 0 &&
+	    b->irecvfix[0] == '\0')
+		bench_error(b, "libidevicebench-irecvfix.so not found (next to the binary or in %s): "
+		    "idevicerestore 1.0.0 children may crash at detect when several phones are "
+		    "plugged in", IDB_LIBDIR);
 }

@@ -3,7 +3,8 @@
  * firmware library; DESIGN.md "Firmware library").
  *
  * Without a library (no files in [firmware] dir, no downloads, no pins) the
- * [bench] ipsw serves every phone, as before the library existed. With one,
+ * [bench] ipsw serves every phone it has a build identity for; a phone it
+ * is known not to fit fails at once, naming its model. With a library,
  * fwsel chooses per phone; a job whose firmware is being fetched stays
  * queued with waiting_fw, one with nothing to wait for fails at once.
  */
@@ -62,6 +63,12 @@ runner_fw_resolve(struct bench *b, struct bslot *bs, bool retry, char *msg, size
 			    "no IPSW configured (--ipsw or ipsw = in the config)");
 			return (-1);
 		}
+		phone_of(s, &ph);
+		if (!fwsel_global_fits(b->fw, &ph, msg, msglen)) {
+			/* the job's own message names the model, not only the error event */
+			text_copy(bs->fw_fail, msg, sizeof(bs->fw_fail));
+			return (-1);
+		}
 		text_copy(bs->fw_path, b->ipsw, sizeof(bs->fw_path));
 		bs->fw_sha1[0] = '\0';
 		text_copy(bs->fw_version, b->ipsw_info_ok ? b->ipsw_info.product_version : "",
@@ -89,6 +96,7 @@ runner_fw_resolve(struct bench *b, struct bslot *bs, bool retry, char *msg, size
 		break;
 	}
 	s->job.waiting_fw = false;
+	text_copy(bs->fw_fail, msg, sizeof(bs->fw_fail));
 	return (-1);
 }
 

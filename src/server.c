@@ -17,6 +17,7 @@
 #include "command.h"
 #include "events.h"
 #include "log.h"
+#include "owner.h"
 #include "server.h"
 #include "text.h"
 
@@ -26,7 +27,7 @@
 					 * runs at most ~100 of them before the others get their turn */
 
 struct client {
-	ev_io rio;			/* first: the callback casts back */
+	ev_io rio;
 	ev_io wio;
 	struct server *srv;
 	struct client *next;
@@ -42,7 +43,7 @@ struct client {
 };
 
 struct server {
-	ev_io lio;			/* first */
+	ev_io lio;
 	ev_prepare reaper;
 	struct ev_loop *loop;
 	struct bench *b;
@@ -390,7 +391,7 @@ run_line(struct client *c, const char *line, size_t len)
 static void
 read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct client *c = (struct client *)w;
+	struct client *c = OWNER_OF(w, struct client, rio);
 	char chunk[READ_CHUNK];
 	ssize_t n;
 
@@ -435,7 +436,7 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void
 write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct client *c = w->data;
+	struct client *c = OWNER_OF(w, struct client, wio);
 
 	(void)loop;
 	(void)revents;
@@ -465,7 +466,7 @@ client_drop(struct client *c, const char *why)
 static void
 reap_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-	struct server *s = w->data;
+	struct server *s = OWNER_OF(w, struct server, reaper);
 	struct client **pp = &s->clients, *c;
 	bool any = false;
 
@@ -520,7 +521,7 @@ peer_allowed(struct server *s, int fd, struct ucred *cr)
 static void
 accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct server *s = (struct server *)w;
+	struct server *s = OWNER_OF(w, struct server, lio);
 	struct client *c;
 	struct ucred cr;
 	int fd;
@@ -561,7 +562,6 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		c->pid = cr.pid;
 		ev_io_init(&c->rio, read_cb, fd, EV_READ);
 		ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
-		c->wio.data = c;
 		c->next = s->clients;
 		s->clients = c;
 		s->nclients++;
@@ -731,7 +731,6 @@ server_new(struct ev_loop *loop, struct bench *b, const char *path, const char *
 	ev_io_init(&s->lio, accept_cb, s->fd, EV_READ);
 	io_start(loop, &s->lio);
 	ev_prepare_init(&s->reaper, reap_cb);
-	s->reaper.data = s;
 	ev_prepare_start(loop, &s->reaper);
 	ev_unref(loop);
 	o.arg = s;

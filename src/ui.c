@@ -17,6 +17,7 @@
 
 
 #include "log.h"
+#include "owner.h"
 #include "text.h"
 #include "ui.h"
 #include "ui_int.h"
@@ -92,7 +93,7 @@ out:
 static void
 input_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct ui *u = w->data;
+	struct ui *u = OWNER_OF(w, struct ui, input);
 	int ch, avail = 0;
 	enum next nx;
 
@@ -128,7 +129,7 @@ input_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void
 winch_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct ui *u = w->data;
+	struct ui *u = OWNER_OF(w, struct ui, winch);
 	struct winsize ws;
 
 	(void)loop;
@@ -156,7 +157,7 @@ frame_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct ui *u = w->data;
+	struct ui *u = OWNER_OF(w, struct ui, tick);
 
 	(void)loop;
 	(void)revents;
@@ -166,7 +167,7 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
-	struct ui *u = w->data;
+	struct ui *u = OWNER_OF(w, struct ui, prepare);
 	ev_tstamp now = ev_now(loop), wait;
 
 	(void)revents;
@@ -296,17 +297,12 @@ ui_new(struct ev_loop *loop, struct benchview *v, char *err, size_t errlen)
 	init_colours(u);
 
 	ev_prepare_init(&u->prepare, prepare_cb);
-	u->prepare.data = u;
 	ev_prepare_start(loop, &u->prepare);
 	ev_timer_init(&u->frame, frame_cb, 0., 0.);
-	u->frame.data = u;
 	ev_timer_init(&u->tick, tick_cb, 1., 0.);
-	u->tick.data = u;
 	ev_io_init(&u->input, input_cb, STDIN_FILENO, EV_READ);
-	u->input.data = u;
 	ev_io_start(loop, &u->input);
 	ev_signal_init(&u->winch, winch_cb, SIGWINCH);
-	u->winch.data = u;
 	ev_signal_start(loop, &u->winch);
 
 	active_ui = u;

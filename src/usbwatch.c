@@ -21,6 +21,7 @@
 #include <libusb.h>
 
 #include "array.h"
+#include "owner.h"
 #include "slot.h"
 #include "usbwatch.h"
 
@@ -56,7 +57,7 @@ struct uw_node {
 };
 
 struct uw_io {
-	ev_io			 w;		/* first: the callback casts back */
+	ev_io			 w;
 	struct usbwatch		*uw;
 	int			 fd;
 };
@@ -268,7 +269,7 @@ usbwatch_sysfs_int(const char *port, const char *attr, int max)
 static void
 usbwatch_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct usbwatch	*uw = ((struct uw_io *)w)->uw;
+	struct usbwatch	*uw = OWNER_OF(w, struct uw_io, w)->uw;
 	struct timeval	 tv = { 0, 0 };
 
 	(void)loop;
@@ -281,7 +282,7 @@ usbwatch_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void
 usbwatch_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct usbwatch	*uw = (struct usbwatch *)((char *)w - offsetof(struct usbwatch, tick));
+	struct usbwatch	*uw = OWNER_OF(w, struct usbwatch, tick);
 	struct timeval	 tv = { 0, 0 };
 
 	(void)loop;
@@ -632,8 +633,7 @@ usbwatch_poll(struct usbwatch *uw)
 static void
 usbwatch_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct usbwatch	*uw = (struct usbwatch *)((char *)w - offsetof(struct usbwatch,
-	    poll_timer));
+	struct usbwatch	*uw = OWNER_OF(w, struct usbwatch, poll_timer);
 
 	(void)loop;
 	(void)revents;
@@ -644,7 +644,7 @@ usbwatch_poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 usbwatch_kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct usbwatch	*uw = (struct usbwatch *)((char *)w - offsetof(struct usbwatch, kick));
+	struct usbwatch	*uw = OWNER_OF(w, struct usbwatch, kick);
 
 	(void)loop;
 	(void)revents;

@@ -17,6 +17,7 @@ patches the central directory so the OS entry claims N bytes (zip64).
 """
 import argparse
 import hashlib
+import os
 import plistlib
 import zipfile
 
@@ -29,6 +30,10 @@ ap.add_argument("--board", default="d10ap")
 ap.add_argument("--version", default="15.8.3")
 ap.add_argument("--build", default="19H386")
 ap.add_argument("--also-product", action="append", default=[])
+# more chips in one IPSW, as Apple's own cover several boards: CPID:BDID, e.g. 0x8015:0x06
+ap.add_argument("--also-id", action="append", default=[])
+# a test IPSW for mixed benches: an identity for every chip and board of config/models.tsv
+ap.add_argument("--any-board", action="store_true")
 ap.add_argument("--os-path", default="038-00002-001.dmg")
 ap.add_argument("--os-bytes", type=int, default=0)
 ap.add_argument("--update-os-path", default="")
@@ -65,7 +70,7 @@ def payload(path):
     return ("dummy payload for %s\n" % path).encode() * 8
 
 
-def identity(behavior, variant, ramdisk, os_path=None):
+def identity(behavior, variant, ramdisk, os_path=None, cpid=None, bdid=None):
     manifest = {}
     for name, path in components.items():
         p = ramdisk if name == "RestoreRamDisk" else path
@@ -77,8 +82,8 @@ def identity(behavior, variant, ramdisk, os_path=None):
             "Trusted": True,
         }
     return {
-        "ApBoardID": a.bdid,
-        "ApChipID": a.cpid,
+        "ApBoardID": bdid or a.bdid,
+        "ApChipID": cpid or a.cpid,
         "ApSecurityDomain": "0x01",
         "ApProductionMode": True,
         "UniqueBuildID": hashlib.sha1((behavior + a.build).encode()).digest(),
@@ -96,12 +101,29 @@ def identity(behavior, variant, ramdisk, os_path=None):
     }
 
 
+if a.any_board:
+    tsv = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config", "models.tsv")
+    for line in open(tsv):
+        f = line.split()
+        if len(f) >= 3 and not f[0].startswith("#") and f[1].startswith("0x"):
+            pair = "%s:%s" % (f[1], f[2])
+            if pair != "%s:%s" % (a.cpid, a.bdid) and pair not in a.also_id:
+                a.also_id.append(pair)
+                if f[0] not in a.also_product and f[0] != a.product:
+                    a.also_product.append(f[0])
+
+identities = [
+    identity("Erase", "Customer Erase Install (IPSW)", "038-00001-001.dmg"),
+    identity("Update", "Customer Upgrade Install (IPSW)", "038-00003-001.dmg", a.update_os_path),
+]
+for pair in a.also_id:
+    c, b = pair.split(":")
+    identities.append(identity("Erase", "Customer Erase Install (IPSW)", "038-00001-001.dmg",
+                               cpid=c, bdid=b))
+    identities.append(identity("Update", "Customer Upgrade Install (IPSW)", "038-00003-001.dmg",
+                               a.update_os_path, cpid=c, bdid=b))
 manifest = {
-    "BuildIdentities": [
-        identity("Erase", "Customer Erase Install (IPSW)", "038-00001-001.dmg"),
-        identity("Update", "Customer Upgrade Install (IPSW)", "038-00003-001.dmg",
-                 a.update_os_path),
-    ],
+    "BuildIdentities": identities,
     "ManifestVersion": 0,
     "ProductBuildVersion": a.build,
     "ProductVersion": a.version,

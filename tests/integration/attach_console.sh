@@ -26,7 +26,7 @@ A1 = 1-1.1
 A2 = 1-1.2
 A3 = 1-1.3
 EOF2
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$T/test.ipsw"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$T/test.ipsw"
 BENCH_ARGS="-c '$T/a.conf' --log-dir '$T/logs' --db '$T/history.db'"
 
 TM new-session -d -s c -x 100 -y 30 \

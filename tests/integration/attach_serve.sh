@@ -19,7 +19,7 @@ A1 = 1-1.1
 A2 = 1-1.2
 A3 = 1-1.3
 EOF2
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$T/test.ipsw"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$T/test.ipsw"
 sed 's/^\[bench\]$/[bench]\ngroup = users/' "$T/a.conf" >"$T/g.conf"
 
 serve() {

@@ -5,7 +5,7 @@
 . "$IDB_TOP/tests/lib.sh"
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 IPSW="$T/test.ipsw"
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$IPSW"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$IPSW"
 cat >"$T/first.scenario" <<'SC'
 hub 1-1 ports 4
 plug 1-1.1 recovery ecid 0x0000000000d00001 cpid 0x8010 bdid 0x08

@@ -6,7 +6,7 @@
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 S="$IDB_TOP/tests/data/scenarios"
 IPSW="$T/test.ipsw"
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$IPSW"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$IPSW"
 cat >"$T/bench.conf" <<'CONF'
 [bench]
 reconnect_window = 2

@@ -7,7 +7,7 @@
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 
 IPSW="$T/test.ipsw"
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$IPSW"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$IPSW"
 cat >"$T/two.scenario" <<'SC'
 speed 4
 hub 1-1 ports 2
@@ -63,4 +63,32 @@ check "extracted directory: the restore ends done" wait_event 30 event=job slot=
 bench_stop
 check "extracted directory: no error event but usbmuxd's" \
 	[ "$(count_events event=error)" -eq "$(count_events event=error "text=~usbmuxd")" ]
+
+# ---- one IPSW, phones of other models (DESIGN.md "Firmware library": the [bench] ipsw
+# serves every model it supports): an iPhone X next to an iPhone 7 with the iPhone 7's IPSW
+mv "$T/events.jsonl" "$T/events-dir.jsonl"
+python3 "$IDB_TOP/tests/data/mkipsw.py" "$T/iphone7.ipsw"
+cat >"$T/mixed.scenario" <<'SC'
+speed 4
+hub 1-1 ports 3
+plug 1-1.1 recovery ecid 0x0000000000f10001 cpid 0x8010 bdid 0x08
+plug 1-1.2 recovery ecid 0x0000000000f10003 cpid 0x8015 bdid 0x06
+plug 1-1.3 recovery ecid 0x0000000000f10004 cpid 0x8ff0 bdid 0x3e
+restore 0x0000000000f10001 ok 4
+restore 0x0000000000f10003 ok 4
+restore 0x0000000000f10004 ok 4
+SC
+bench_start "$T/mixed.scenario" --ipsw "$T/iphone7.ipsw"
+wait_event 10 event=device port=1-1.3 >/dev/null
+bench_send "update 1-1.2"
+check "another model: the iPhone X's job fails at once, class ipsw" \
+	wait_event 10 event=job slot=1-1.2 action=update state=failed class=ipsw
+check "another model: the message names the model and the IPSW's" \
+	bash -c "grep '\"slot\":\"1-1.2\"' '$T/events.jsonl' | grep '\"state\":\"failed\"' | grep -q 'no firmware for iPhone10,3 (CPID 0x8015 BDID 0x06).*iPhone9,1'"
+check "another model: no restore program was started for it" [ "$(count_events event=job slot=1-1.2 state=running)" -eq 0 ]
+bench_send "update 1-1.1"
+check "another model: the iPhone 7 restores with the same IPSW" wait_event 30 event=job slot=1-1.1 state=done
+bench_send "update 1-1.3"
+check "a chip no model table knows: left to the restore program" wait_event 30 event=job slot=1-1.3 state=done
+bench_stop
 done_testing

@@ -5,7 +5,7 @@
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 S="$IDB_TOP/tests/data/scenarios"
 IPSW="$T/test.ipsw"
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$IPSW"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$IPSW"
 
 run_dialect() {
 	local dialect=$1 scen="$T/jobs-$1.scenario"

@@ -6,7 +6,7 @@
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 S="$IDB_TOP/tests/data/scenarios"
 IPSW="$T/test.ipsw"
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$IPSW"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$IPSW"
 
 bench_start "$S/limits24.scenario" -c "$S/limits.conf" --ipsw "$IPSW"
 for i in $(seq 1 100); do

@@ -6,7 +6,7 @@
 . "$IDB_TOP/tests/lib.sh"
 [ -x "$BENCHSIM" ] || skip_all "benchsim not built"
 IPSW="$T/test.ipsw"
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$IPSW"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$IPSW"
 
 # ---- EOF on stdin with a restore running ------------------------------------------
 cat >"$T/eof.scenario" <<'SC'

@@ -7,44 +7,34 @@
 # benchsim adds the SuperSpeed root hub after the scenario's devices, so the
 # phone is never first here.
 set -u
-top=${IDB_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${IDB_BUILD:-$top/build}
-bdir=$build/tests/benchsim
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-has() { if grep -Fxq -- "$2" "$1"; then ok "$3"; else nok "$3"; sed 's/^/# /' "$1"; fi; }
+. "$IDB_TOP/tests/lib.sh"
+bdir=$IDB_BUILD/tests/benchsim
+has() { if grep -Fxq -- "$2" "$1"; then ok "$3"; else not_ok "$3"; sed 's/^/# /' "$1"; fi; }
 
-if ! command -v irecovery >/dev/null; then
-	echo "1..0 # SKIP irecovery not installed"
-	exit 77
-fi
-echo "1..10"
-cat >"$tmp/s" <<'S'
+command -v irecovery >/dev/null || skip_all "irecovery not installed"
+cat >"$T/s" <<'S'
 hub 1-2 ports 7
 plug 1-2.3 recovery ecid 0x1a2b3c4d5e6f70 cpid 0x8010 bdid 0x08
 S
-"$bdir/benchsim" --speed 20 --log "$tmp/log" "$tmp/s" -- sh -c "
-	irecovery -q >'$tmp/q' 2>&1; echo \$? >'$tmp/qrc'
-	irecovery -n >'$tmp/n' 2>&1; echo \$? >'$tmp/nrc'
+"$bdir/benchsim" --speed 20 --log "$T/log" "$T/s" -- sh -c "
+	irecovery -q >'$T/q' 2>&1; echo \$? >'$T/qrc'
+	irecovery -n >'$T/n' 2>&1; echo \$? >'$T/nrc'
 	# the device reboots: wait (bounded) for it to come back in normal mode
 	for i in \$(seq 100); do
-		grep -q '^plug 1-2.3 normal' '$tmp/log' && break; sleep 0.05
+		grep -q '^plug 1-2.3 normal' '$T/log' && break; sleep 0.05
 	done
-	'$bdir/usblist' >'$tmp/list'"
+	'$bdir/usblist' >'$T/list'"
 rc=$?
-[ "$rc" -eq 0 ] && ok "benchsim exit 0" || nok "benchsim exit $rc"
-[ "$(cat "$tmp/qrc")" = 0 ] && ok "irecovery -q exit 0" || nok "irecovery -q exit $(cat "$tmp/qrc")"
-has "$tmp/q" "ECID: 0x001a2b3c4d5e6f70" "irecovery -q ECID"
-has "$tmp/q" "CPID: 0x8010" "irecovery -q CPID"
-has "$tmp/q" "BDID: 0x08" "irecovery -q BDID"
-has "$tmp/q" "MODE: Recovery" "irecovery -q MODE"
-if grep -Eq '^NONC: [0-9a-f]{64}$' "$tmp/q"; then ok "nonce from string descriptor 1"; else nok "nonce"; cat "$tmp/q"; fi
-[ "$(cat "$tmp/nrc")" = 0 ] && ok "irecovery -n exit 0" || nok "irecovery -n exit $(cat "$tmp/nrc")"
-grep '^ctrl ' "$tmp/log" >"$tmp/ctrl"
-printf 'ctrl 1-2.3 setenv auto-boot true\nctrl 1-2.3 saveenv\nctrl 1-2.3 reboot\n' >"$tmp/want"
-if diff "$tmp/want" "$tmp/ctrl" >/dev/null; then ok "the three kick transfers are logged"; else nok "kick transfers"; cat "$tmp/log"; fi
-has "$tmp/list" "1-2.3 05ac:12a8 class=00 parent=1-2" "after the kick the phone is back in normal mode on 1-2.3"
-exit $fail
+[ "$rc" -eq 0 ] && ok "benchsim exit 0" || not_ok "benchsim exit $rc"
+[ "$(cat "$T/qrc")" = 0 ] && ok "irecovery -q exit 0" || not_ok "irecovery -q exit $(cat "$T/qrc")"
+has "$T/q" "ECID: 0x001a2b3c4d5e6f70" "irecovery -q ECID"
+has "$T/q" "CPID: 0x8010" "irecovery -q CPID"
+has "$T/q" "BDID: 0x08" "irecovery -q BDID"
+has "$T/q" "MODE: Recovery" "irecovery -q MODE"
+if grep -Eq '^NONC: [0-9a-f]{64}$' "$T/q"; then ok "nonce from string descriptor 1"; else not_ok "nonce"; cat "$T/q"; fi
+[ "$(cat "$T/nrc")" = 0 ] && ok "irecovery -n exit 0" || not_ok "irecovery -n exit $(cat "$T/nrc")"
+grep '^ctrl ' "$T/log" >"$T/ctrl"
+printf 'ctrl 1-2.3 setenv auto-boot true\nctrl 1-2.3 saveenv\nctrl 1-2.3 reboot\n' >"$T/want"
+if diff "$T/want" "$T/ctrl" >/dev/null; then ok "the three kick transfers are logged"; else not_ok "kick transfers"; cat "$T/log"; fi
+has "$T/list" "1-2.3 05ac:12a8 class=00 parent=1-2" "after the kick the phone is back in normal mode on 1-2.3"
+done_testing

@@ -1,49 +1,42 @@
 #!/usr/bin/env bash
 # benchsim: scenario errors name the file and line and exit 2.
 set -u
-top=${IDB_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${IDB_BUILD:-$top/build}
-bsim=$build/tests/benchsim/benchsim
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-n=0 fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+. "$IDB_TOP/tests/lib.sh"
+bsim=$IDB_BUILD/tests/benchsim/benchsim
 
-# check NAME EXPECTED-MESSAGE-REGEX SCENARIO-TEXT
-check() {
+# scen_error NAME EXPECTED-MESSAGE-REGEX SCENARIO-TEXT: benchsim refuses it with exit 2
+scen_error() {
 	local name=$1 want=$2 rc
-	printf '%b' "$3" >"$tmp/s"
-	"$bsim" "$tmp/s" -- true >"$tmp/out" 2>"$tmp/err"
+	printf '%b' "$3" >"$T/s"
+	"$bsim" "$T/s" -- true >"$T/out" 2>"$T/err"
 	rc=$?
-	if [ "$rc" -eq 2 ] && grep -Eq "$want" "$tmp/err"; then
+	if [ "$rc" -eq 2 ] && grep -Eq "$want" "$T/err"; then
 		ok "$name"
 	else
-		nok "$name (rc=$rc: $(cat "$tmp/err"))"
+		not_ok "$name (rc=$rc: $(cat "$T/err"))"
 	fi
 }
 
-echo "1..13"
-check "unknown directive, line 3" "s:3: unknown directive 'hubb'" \
+scen_error "unknown directive, line 3" "s:3: unknown directive 'hubb'" \
 	'# comment\nhub 1-2 ports 4\nhubb 1-3 ports 4\n'
-check "bad port path" "s:1: bad port path '1-x'" 'hub 1-x ports 4\n'
-check "hub port count" "s:1: hub port count must be 1..15" 'hub 1-2 ports 0\n'
-check "plug without ecid" "s:2: plug needs an ecid" \
+scen_error "bad port path" "s:1: bad port path '1-x'" 'hub 1-x ports 4\n'
+scen_error "hub port count" "s:1: hub port count must be 1..15" 'hub 1-2 ports 0\n'
+scen_error "plug without ecid" "s:2: plug needs an ecid" \
 	'hub 1-2 ports 4\nplug 1-2.1 dfu cpid 0x8010\n'
-check "unknown mode" "s:2: unknown mode 'sleepy'" \
+scen_error "unknown mode" "s:2: unknown mode 'sleepy'" \
 	'hub 1-2 ports 4\nplug 1-2.1 sleepy ecid 1\n'
-check "port beyond the hub" "s:2: hub 1-2 has only 4 ports" \
+scen_error "port beyond the hub" "s:2: hub 1-2 has only 4 ports" \
 	'hub 1-2 ports 4\nplug 1-2.5 dfu ecid 1\n'
-check "no hub behind the port" "s:1: no hub at 1-3" 'plug 1-3.1 dfu ecid 1\n'
-check "port used twice" "s:3: port 1-2.1 is already in use" \
+scen_error "no hub behind the port" "s:1: no hub at 1-3" 'plug 1-3.1 dfu ecid 1\n'
+scen_error "port used twice" "s:3: port 1-2.1 is already in use" \
 	'hub 1-2 ports 4\nplug 1-2.1 dfu ecid 1\nplug 1-2.1 dfu ecid 2\n'
-check "unterminated serial" "s:2: unterminated string" \
+scen_error "unterminated serial" "s:2: unterminated string" \
 	'hub 1-2 ports 4\nplug 1-2.1 recovery ecid 1 serial "abc\n'
-check "unknown restore step" "s:1: unknown step 'upload'" \
+scen_error "unknown restore step" "s:1: unknown step 'upload'" \
 	'restore 0x42 fail upload 42 disconnect\n'
-check "fail without a reason" "s:1: restore fail needs" \
+scen_error "fail without a reason" "s:1: restore fail needs" \
 	'restore 0x42 fail upload_fs 42\n'
-check "bad dialect" "s:1: unknown dialect '2.0'" 'dialect 2.0\n'
+scen_error "bad dialect" "s:1: unknown dialect '2.0'" 'dialect 2.0\n'
 
 # A valid file with every directive runs the command and passes its status.
 printf '%s\n' 'hub 1-2 ports 7   # trailing comment' \
@@ -56,9 +49,9 @@ printf '%s\n' 'hub 1-2 ports 7   # trailing comment' \
 	'restore 0x43 fail prepare 0 tss' 'restore 0x44 fail verify_fs 80 status 53' \
 	'restore 0x45 hang flash_fw 10' 'restore 0x46 crash upload_fs 5' \
 	'restore 0x47 fail upload_fs 42 disconnect times 2' 'port 1-2.6 flaky' \
-	'dialect master' 'speed 10' >"$tmp/good"
-"$bsim" "$tmp/good" -- sh -c 'exit 7' 2>"$tmp/err"
+	'dialect master' 'speed 10' >"$T/good"
+"$bsim" "$T/good" -- sh -c 'exit 7' 2>"$T/err"
 rc=$?
 [ "$rc" -eq 7 ] && ok "valid scenario runs the command, exit status passed (7)" ||
-	nok "valid scenario: rc=$rc $(cat "$tmp/err")"
-exit $fail
+	not_ok "valid scenario: rc=$rc $(cat "$T/err")"
+done_testing

@@ -38,7 +38,7 @@ printf 'ERROR: Unable to send \033]2;pwned\007iBEC\033[31m EVILTAIL\033#8 \302\2
 exit 255
 EOF
 chmod +x "$T/evil-restore"
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$T/test.ipsw"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$T/test.ipsw"
 cat >"$T/hostile.conf" <<EOF
 [bench]
 ipsw = $T/test.ipsw

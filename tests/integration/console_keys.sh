@@ -68,7 +68,7 @@ B2 = 1-2.2
 B3 = 1-2.3
 B4 = 1-2.4
 EOF
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$T/test.ipsw"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$T/test.ipsw"
 
 TM new-session -d -s c -x 80 -y 24 \
 	"cd '$IDB_TOP' && '$BENCHSIM' --log '$T/sim.log' --ctl '$T/ctl.sock' tests/data/scenarios/console.scenario -- \

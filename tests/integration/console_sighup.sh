@@ -24,7 +24,7 @@ stall_timeout = 60
 A1 = 1-1.1
 A2 = 1-1.2
 EOF
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$T/test.ipsw"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$T/test.ipsw"
 
 TM new-session -d -s c -x 80 -y 24 \
 	"cd '$IDB_TOP' && exec '$BENCHSIM' --log '$T/sim.log' --ctl '$T/ctl.sock' tests/data/scenarios/console_sighup.scenario -- \

@@ -2,20 +2,17 @@
 # explain.sh: `idevicebench explain` over every restore corpus, text and --json,
 # checked against the .expect files; plus exit statuses and hostile input.
 set -u
-top=${IDB_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-bin=${IDEVICEBENCH:-$top/build/idevicebench}
-data=$top/tests/data/restore
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$IDB_TOP/tests/lib.sh"
+bin=$IDEVICEBENCH
+data=$IDB_TOP/tests/data/restore
+tmp=$T
 
-n=0 bad=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); bad=$((bad + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+# notok DESC [DIAGNOSTIC LINE...]: not ok, with the lines as TAP comments
+notok() { not_ok "$1"; shift; for l in "$@"; do echo "#   $l"; done; }
 field() { sed -n "s/^$1=//p" "$2"; }
 textval() { sed -n "s/^$1: *//p" "$2" | head -1; }
 
 logs=("$data"/*.log)
-echo "1..$(( ${#logs[@]} * 2 + 11 ))"
 
 for log in "${logs[@]}"; do
 	name=$(basename "$log" .log)
@@ -164,4 +161,4 @@ else
 	notok "one file: the single-log answer" "$(cat "$tmp/out")"
 fi
 
-[ $bad -eq 0 ]
+done_testing

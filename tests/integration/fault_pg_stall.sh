@@ -19,7 +19,7 @@ URL=$("$PGT" start "$PGDIR") || skip_pg "cannot start a PostgreSQL test server"
 E1=0x00000000000c0001
 E2=0x00000000000c0002
 IPSW="$T/test.ipsw"
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$IPSW"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$IPSW"
 
 q() { psql -X -A -t -q -c "$1" "$URL"; }
 q_is() {	# q_is SECONDS WANT SQL

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-time pre-extraction (src/ipsw.c) proven against the REAL Debian idevicerestore 1.0.0:
+# One-time pre-extraction (src/ipsw_prep.c) proven against the REAL Debian idevicerestore 1.0.0:
 # after ipsw_prepare, `idevicerestore -C CACHE` run under benchsim against an emulated
 # iPhone 7 in recovery mode (no network) says "Using cached filesystem" instead of
 # extracting again; without the preparation it extracts (the control run), and a cache

@@ -2,19 +2,14 @@
 # report_cli.sh: the history, ports and export subcommands against a history
 # database built with the sqlite3 command-line tool (the store's schema v2).
 set -u
-BIN=${IDB_REPORT_BIN:-${IDEVICEBENCH:-build/idevicebench}}
+. "$IDB_TOP/tests/lib.sh"
+BIN=${IDB_REPORT_BIN:-$IDEVICEBENCH}
 export TZ=UTC
-tmp=$(mktemp -d /tmp/idb-report-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$T
 db=$tmp/history.db
-n=0 fails=0
 
-ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi
-}
-
-echo "1..24"
+# okrc EXIT-STATUS DESCRIPTION: ok when the status is 0
+okrc() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
 
 sqlite3 "$db" >/dev/null <<'EOF'
 PRAGMA journal_mode = WAL;
@@ -51,49 +46,49 @@ INSERT INTO attempts (ecid, port, action, started, ended, state, class, code, st
 INSERT INTO attempts (ecid, port, action, started, state, log_path, pid)
   VALUES (4096, '1-2.7', 'update', 1780002000, 'running', '/var/log/idb/0x1000/1.log', 1);
 EOF
-ok $? "history database created with the sqlite3 tool"
+okrc $? "history database created with the sqlite3 tool"
 
 out=$("$BIN" history --db "$db"); rc=$?
-ok $rc "history exits 0"
+okrc $rc "history exits 0"
 rows=$(printf '%s\n' "$out" | tail -n +2 | wc -l)
-[ "$rows" -eq 9 ]; ok $? "history lists all 9 attempts (got $rows)"
+[ "$rows" -eq 9 ]; okrc $? "history lists all 9 attempts (got $rows)"
 first=$(printf '%s\n' "$out" | sed -n 2p)
 case "$first" in *2026-05-28*0x1000*1-2.7*update*running*) true ;; *) false ;; esac
-ok $? "newest attempt first, still running: $first"
+okrc $? "newest attempt first, still running: $first"
 printf '%s\n' "$out" | head -1 | grep -q 'TIME.*ECID.*MODEL.*PORT.*ACTION.*STATE.*CLASS.*CODE.*STEP.*PERCENT'
-ok $? "history header names every column"
+okrc $? "history header names every column"
 
 out=$("$BIN" history --db "$db" 0x1a2b3c4d5e6f70); rc=$?
-ok $rc "history ECID exits 0"
-[ "$(printf '%s\n' "$out" | tail -n +2 | wc -l)" -eq 2 ]; ok $? "history ECID shows only that device"
+okrc $rc "history ECID exits 0"
+[ "$(printf '%s\n' "$out" | tail -n +2 | wc -l)" -eq 2 ]; okrc $? "history ECID shows only that device"
 line=$(printf '%s\n' "$out" | sed -n 2p)
 case "$line" in *0x1a2b3c4d5e6f70*iPhone10,3*1-2.3*erase*failed*connection-lost*4013*upload_fs*39.5%*) true ;; *) false ;; esac
-ok $? "history row has model, port, action, state, class, code, step, percent: $line"
+okrc $? "history row has model, port, action, state, class, code, step, percent: $line"
 out2=$("$BIN" history --db="$db" 7365887390543728)
-[ "$out2" = "$out" ]; ok $? "--db=FILE form and a decimal ECID give the same rows"
+[ "$out2" = "$out" ]; okrc $? "--db=FILE form and a decimal ECID give the same rows"
 
 "$BIN" history --db "$db" not-an-ecid >/dev/null 2>&1; rc=$?
-[ $rc -eq 2 ]; ok $? "a malformed ECID is a usage error (exit $rc)"
+[ $rc -eq 2 ]; okrc $? "a malformed ECID is a usage error (exit $rc)"
 "$BIN" history --bogus --db "$db" >/dev/null 2>&1; rc=$?
-[ $rc -eq 2 ]; ok $? "an unknown option is a usage error (exit $rc)"
+[ $rc -eq 2 ]; okrc $? "an unknown option is a usage error (exit $rc)"
 "$BIN" history --db "$tmp/none.db" >/dev/null 2>&1; rc=$?
-[ $rc -eq 1 ]; ok $? "a missing database is a runtime failure (exit $rc)"
-[ ! -e "$tmp/none.db" ]; ok $? "reports never create a database"
+[ $rc -eq 1 ]; okrc $? "a missing database is a runtime failure (exit $rc)"
+[ ! -e "$tmp/none.db" ]; okrc $? "reports never create a database"
 
 out=$("$BIN" ports --db "$db"); rc=$?
-ok $rc "ports exits 0"
+okrc $rc "ports exits 0"
 p5=$(printf '%s\n' "$out" | awk '$1 == "1-2.5"')
 set -- $p5
 [ "${2:-}" = 3 ] && [ "${3:-}" = 3 ] && [ "${4:-}" = 3 ] && [ "${5:-}" = "100%" ] && [ "${6:-}" = suspect ]
-ok $? "port 1-2.5: 3 attempts, 3 failures, 3 devices, 100%, suspect: $p5"
+okrc $? "port 1-2.5: 3 attempts, 3 failures, 3 devices, 100%, suspect: $p5"
 p1=$(printf '%s\n' "$out" | awk '$1 == "1-2.1"')
 set -- $p1
-[ "${2:-}" = 3 ] && [ "${3:-}" = 0 ] && [ "${6:-}" = ok ]; ok $? "port 1-2.1 ok: $p1"
+[ "${2:-}" = 3 ] && [ "${3:-}" = 0 ] && [ "${6:-}" = ok ]; okrc $? "port 1-2.1 ok: $p1"
 order=$(printf '%s\n' "$out" | tail -n +2 | awk '{print $1}' | tr '\n' ' ')
-[ "$order" = "1-2.1 1-2.3 1-2.5 1-2.7 " ]; ok $? "ports in port order: $order"
+[ "$order" = "1-2.1 1-2.3 1-2.5 1-2.7 " ]; okrc $? "ports in port order: $order"
 
 "$BIN" export --db "$db" --format csv >"$tmp/all.csv"; rc=$?
-ok $rc "export csv exits 0"
+okrc $rc "export csv exits 0"
 python3 - "$tmp/all.csv" <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline='')))
@@ -111,15 +106,15 @@ assert x['advice_rule'] == 'same-failure-point', x['advice_rule']
 assert 'CPU reballing' in by['0x101']['repair_hint']
 assert by['0x101']['advice_rule'] == '', by['0x101']['advice_rule']
 EOF
-ok $? "export csv round-trips through python's csv (quotes, commas, newlines)"
-grep -q $'\r$' "$tmp/all.csv"; ok $? "csv records end in CRLF (RFC 4180)"
+okrc $? "export csv round-trips through python's csv (quotes, commas, newlines)"
+grep -q $'\r$' "$tmp/all.csv"; okrc $? "csv records end in CRLF (RFC 4180)"
 
 "$BIN" export --db "$db" --flagged >"$tmp/f.csv"
 python3 -c "
 import csv,sys
 r=list(csv.DictReader(open('$tmp/f.csv', newline='')))
 assert [x['ecid'] for x in r] == ['0x1a2b3c4d5e6f70'], r"
-ok $? "export --flagged lists only the flagged phone"
+okrc $? "export --flagged lists only the flagged phone"
 
 "$BIN" export --db "$db" --format=json >"$tmp/all.json"; rc=$?
 python3 - "$tmp/all.json" <<'EOF'
@@ -131,12 +126,12 @@ assert x['reason'] == 'Face ID flex, "dropped" twice'
 assert len(x['log_paths']) == 2
 assert {r['ecid']: r for r in t}['0x1000']['reason'] is None
 EOF
-[ $? -eq 0 ] && [ $rc -eq 0 ]; ok $? "export json parses and carries the ticket"
+[ $? -eq 0 ] && [ $rc -eq 0 ]; okrc $? "export json parses and carries the ticket"
 
 "$BIN" export --db "$db" --format xml >/dev/null 2>&1; rc=$?
-[ $rc -eq 2 ]; ok $? "export --format xml is a usage error (exit $rc)"
+[ $rc -eq 2 ]; okrc $? "export --format xml is a usage error (exit $rc)"
 
 open=$(sqlite3 "$db" "SELECT count(*) FROM attempts WHERE ended IS NULL")
-[ "$open" = 1 ]; ok $? "reports left the running row open (no crash recovery from a reader)"
+[ "$open" = 1 ]; okrc $? "reports left the running row open (no crash recovery from a reader)"
 
-[ "$fails" -eq 0 ]
+done_testing

@@ -14,7 +14,7 @@ URL=$("$PGT" start "$PGDIR") || skip_pg "cannot start a PostgreSQL test server"
 PW=$(cat "$PGDIR/pw")
 ECID=0x001a2b3c4d5e6f70
 IPSW="$T/test.ipsw"
-python3 "$IDB_TOP/tests/data/mkipsw.py" "$IPSW"
+python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$IPSW"
 
 q() { psql -X -A -t -q -c "$1" "$URL"; }
 # q_is SECONDS WANT SQL: true once the server answers SQL with WANT

@@ -3,29 +3,19 @@
 # in a detached tmux, send keys, and assert on what is on the screen and on
 # the commands the fake bench received. Prints TAP.
 set -u
-build=${IDB_BUILD:-build}
-prev=$build/tests/ui/uipreview
+. "$IDB_TOP/tests/lib.sh"
+prev=$IDB_BUILD/tests/ui/uipreview
 export LANG=C.UTF-8 LC_ALL=
-if ! command -v tmux >/dev/null 2>&1; then
-	echo "1..0 # SKIP tmux is not installed"
-	exit 77
-fi
+command -v tmux >/dev/null 2>&1 || skip_all "tmux is not installed"
 if [ ! -x "$prev" ]; then
-	echo "not ok 1 - $prev is built"
-	exit 1
+	not_ok "$prev is built"
+	done_testing
 fi
-tmp=$(mktemp -d)
-starts=0
-sock=idb-ui-$$-0
-T() { tmux -L "$sock" -f /dev/null "$@"; }
-cleanup() { T kill-server >/dev/null 2>&1; rm -rf "$tmp"; }
-trap cleanup EXIT
+tmux_init ui
 
-n=0 fails=0
-scr() { T capture-pane -p -t ui "$@" 2>/dev/null; }
 has() { scr | grep -qF -- "$1"; }
 hasnt() { ! scr | grep -qF -- "$1"; }
-logged() { grep -qxF -- "$1" "$tmp/cmd.log"; }
+logged() { grep -qxF -- "$1" "$T/cmd.log"; }
 # Wait (up to 5 s) until the screen shows a string; the assertion is on content, not time.
 wait_for() {
 	local i
@@ -43,46 +33,32 @@ wait_gone() {
 	done
 	return 1
 }
-check() {
-	local d=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $d"
-	else
-		echo "not ok $n - $d"
-		fails=$((fails + 1))
-		scr | sed 's/^/#   /'
-	fi
-}
-keys() { T send-keys -t ui "$@"; }
+keys() { TM send-keys -t c "$@"; }
 # start COLS ROWS [VAR=value ...] -- [uipreview options]
 start() {
 	local cols=$1 rows=$2 envs=()
 	shift 2
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
 	[ $# -gt 0 ] && shift
-	T kill-server >/dev/null 2>&1
 	# a fresh server each time: a new session must not meet the old one exiting
-	starts=$((starts + 1))
-	sock=idb-ui-$$-$starts
-	: >"$tmp/cmd.log"
-	: >"$tmp/stderr"
-	T new-session -d -s ui -x "$cols" -y "$rows" \
-		"env ${envs[*]} IDEVICEBENCH_UI_STDERR=$tmp/stderr $prev -c $tmp/cmd.log -L $tmp/log $*; echo uipreview-exit=\$?; sleep 60"
+	tmux_fresh
+	: >"$T/cmd.log"
+	: >"$T/stderr"
+	TM new-session -d -s c -x "$cols" -y "$rows" \
+		"env ${envs[*]} IDEVICEBENCH_UI_STDERR=$T/stderr $prev -c $T/cmd.log -L $T/log $*; echo uipreview-exit=\$?; sleep 60"
 	wait_for "idevicebench"
 }
-quiet_stderr() { [ ! -s "$tmp/stderr" ]; }
+quiet_stderr() { [ ! -s "$T/stderr" ]; }
 hasre() { scr | grep -qE -- "$1"; }
 hasnt_re() { ! scr | grep -qE -- "$1"; }
 both() { hasre "$1" && hasre "$2"; }
 both_not() { has "$1" && hasnt "$2"; }
-not_logged_re() { ! grep -qE -- "$1" "$tmp/cmd.log"; }
+not_logged_re() { ! grep -qE -- "$1" "$T/cmd.log"; }
 # Wait (up to 3 s) until the fake bench recorded a command COUNT times.
 wait_logged_n() {
 	local i
 	for i in $(seq 1 30); do
-		[ "$(grep -cxF -- "$2" "$tmp/cmd.log")" -ge "$1" ] && return 0
+		[ "$(grep -cxF -- "$2" "$T/cmd.log")" -ge "$1" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -96,7 +72,7 @@ table_rows() {
 	done
 }
 sgr_colour=$'\e\\[([0-9;]*;)?3[0-7](;[0-9;]*)?m'
-coloured() { scr -e | grep -qE -- "$sgr_colour"; }
+coloured() { scr_e | grep -qE -- "$sgr_colour"; }
 not_coloured() { ! coloured; }
 countdown_moves() {
 	local i s
@@ -113,198 +89,197 @@ countdown_moves() {
 	printf 'first line\n\033[2Jhello \033[31mred\033[0m\n'
 	printf 'progress 10%%\rprogress 50%%\rprogress 90%%\n'
 	for i in $(seq -w 1 60); do echo "line-$i"; done
-} >"$tmp/log"
+} >"$T/log"
 
 # ---- the grid at 80x24 ------------------------------------------------------
 start 80 24 TERM=screen -- || echo "# uipreview did not start"
-check "80x24: header with the bench summary" has "idevicebench bench-3 | 16 slots 3 run 2 queued"
-check "80x24: IPSW and restore program version" has "IPSW iPhone 15.8 (19H370)  idevicerestore 1.0.0  usbmuxd ok"
-check "80x24: cells with label, port, model and mode" both '┌>A1  1-2.1 ─' '│ iPhone 7 +REC │'
-check "80x24: running cell has step, bar and percent" hasre 'upload_fs █+.* 62%'
-check "80x24: failed cell shows the short error" has "4013 lost upload_fs 37%"
-check "80x24: flag and port marks" both 'try 3  HW' 'try 2  port\?'
-check "80x24: three columns of cells fit" hasre '^┌>A1 .*┐┌─A2 .*┐┌─A3 .*┐$'
-check "80x24: more slots than fit: pages" has "page 1/2"
-check "80x24: slots of page 2 are not shown" hasnt "D4"
-check "80x24: footer has the keys for A1's running restore" has " c cancel  f flag  i ignore  l log  Enter details  ? help  q quit"
-check "80x24: ... and not those for an idle phone" hasnt "u update"
-check "80x24: the selected slot's summary" has " A1 iPhone 7 (iPhone9,1) ECID 0x1A2B3C4D5E6F70 recovery, 2 tries"
-check "80x24: no line is wider than 80" hasnt_re '^.{81}'
+tcheck "80x24: header with the bench summary" has "idevicebench bench-3 | 16 slots 3 run 2 queued"
+tcheck "80x24: IPSW and restore program version" has "IPSW iPhone 15.8 (19H370)  idevicerestore 1.0.0  usbmuxd ok"
+tcheck "80x24: cells with label, port, model and mode" both '┌>A1  1-2.1 ─' '│ iPhone 7 +REC │'
+tcheck "80x24: running cell has step, bar and percent" hasre 'upload_fs █+.* 62%'
+tcheck "80x24: failed cell shows the short error" has "4013 lost upload_fs 37%"
+tcheck "80x24: flag and port marks" both 'try 3  HW' 'try 2  port\?'
+tcheck "80x24: three columns of cells fit" hasre '^┌>A1 .*┐┌─A2 .*┐┌─A3 .*┐$'
+tcheck "80x24: more slots than fit: pages" has "page 1/2"
+tcheck "80x24: slots of page 2 are not shown" hasnt "D4"
+tcheck "80x24: footer has the keys for A1's running restore" has " c cancel  f flag  i ignore  l log  Enter details  ? help  q quit"
+tcheck "80x24: ... and not those for an idle phone" hasnt "u update"
+tcheck "80x24: the selected slot's summary" has " A1 iPhone 7 (iPhone9,1) ECID 0x1A2B3C4D5E6F70 recovery, 2 tries"
+tcheck "80x24: no line is wider than 80" hasnt_re '^.{81}'
 
 # ---- moving the selection -----------------------------------------------------
 keys Right
-check "Right selects A2" wait_for " A2 iPhone 8 Plus (iPhone10,2)"
-check "the selection marker moved" hasre '┌─A1 .*┌>A2 '
+tcheck "Right selects A2" wait_for " A2 iPhone 8 Plus (iPhone10,2)"
+tcheck "the selection marker moved" hasre '┌─A1 .*┌>A2 '
 keys Down
-check "Down selects the slot below (B1)" wait_for " B1 iPhone 7 Plus (iPhone9,2)"
+tcheck "Down selects the slot below (B1)" wait_for " B1 iPhone 7 Plus (iPhone9,2)"
 keys Left
-check "Left selects A4, whose advice shows under the grid" wait_for "same failure point -> hardware"
+tcheck "Left selects A4, whose advice shows under the grid" wait_for "same failure point -> hardware"
 keys PgDn
-check "PgDn shows page 2" wait_for "page 2/2"
-check "page 2 has D4" has "D4  1-5.4"
+tcheck "PgDn shows page 2" wait_for "page 2/2"
+tcheck "page 2 has D4" has "D4  1-5.4"
 keys Home
-check "Home goes back to A1 on page 1" wait_for "page 1/2"
+tcheck "Home goes back to A1 on page 1" wait_for "page 1/2"
 
 # ---- help overlay lists every key of the table ---------------------------------
 keys '?'
 wait_for "idevicebench keys" >/dev/null
-{ scr; keys PgDn; sleep 0.3; scr; } >"$tmp/help"
+{ scr; keys PgDn; sleep 0.3; scr; } >"$T/help"
 missing=""
 while IFS=$'\t' read -r ctx name; do
 	# the key column of the help lines ("  Up Down ...  help text")
-	if ! grep -E '^  [^ ]' "$tmp/help" | cut -c3-21 | tr ' ' '\n' | grep -qxF -- "$name"; then
+	if ! grep -E '^  [^ ]' "$T/help" | cut -c3-21 | tr ' ' '\n' | grep -qxF -- "$name"; then
 		missing="$missing $ctx:$name"
 	fi
 done < <("$prev" --keys)
-check "help lists every key of the table${missing:+ (missing:$missing)}" test -z "$missing"
-check "help names the error numbers convention" grep -q "this bench's convention" "$tmp/help"
+tcheck "help lists every key of the table${missing:+ (missing:$missing)}" test -z "$missing"
+tcheck "help names the error numbers convention" grep -q "this bench's convention" "$T/help"
 keys q
-check "q leaves the help" wait_for "? help  q quit"
+tcheck "q leaves the help" wait_for "? help  q quit"
 
 # ---- erase asks first ---------------------------------------------------------
 keys e
-check "e asks with model and ECID" wait_for "Erase iPhone 7 ECID 0x1A2B3C4D5E6F70? y/N"
+tcheck "e asks with model and ECID" wait_for "Erase iPhone 7 ECID 0x1A2B3C4D5E6F70? y/N"
 keys n
-check "n answers no" wait_for "not erased"
-check "e n sends nothing" not_logged_re erase
+tcheck "n answers no" wait_for "not erased"
+tcheck "e n sends nothing" not_logged_re erase
 keys e
 wait_for "ECID 0x1A2B3C4D5E6F70? y/N" >/dev/null
 keys Y
-check "only y confirms (Y does not)" wait_gone "? y/N"
-check "e Y sends nothing" not_logged_re erase
+tcheck "only y confirms (Y does not)" wait_gone "? y/N"
+tcheck "e Y sends nothing" not_logged_re erase
 keys e y
-check "e y shows it was sent" wait_for " erase A1"
-check "e y sends erase A1" logged "erase A1"
+tcheck "e y shows it was sent" wait_for " erase A1"
+tcheck "e y sends erase A1" logged "erase A1"
 
 # ---- errors from the bench go to the message line ----------------------------------
 keys End
 wait_for " D4 iPhone X" >/dev/null
 keys Home Right Right Right Right Right Right
-check "B3 (a normal-mode phone) selected" wait_for " B3 iPhone 6s"
+tcheck "B3 (a normal-mode phone) selected" wait_for " B3 iPhone 6s"
 keys k
-check "kick on a normal-mode phone: the bench's error on the message line" wait_for "B3: kick needs a device in recovery mode"
-check "the refused kick was sent once" logged "kick B3"
+tcheck "kick on a normal-mode phone: the bench's error on the message line" wait_for "B3: kick needs a device in recovery mode"
+tcheck "the refused kick was sent once" logged "kick B3"
 
 # ---- marks: a command key acts on every marked slot --------------------------------
 keys Home Space Space
-check "two slots marked" wait_for "2 marked  page 1/2"
-check "marked cells show *" has "┌─A1* 1-2.1"
+tcheck "two slots marked" wait_for "2 marked  page 1/2"
+tcheck "marked cells show *" has "┌─A1* 1-2.1"
 keys u
-check "u with marks updates A1" wait_logged "update A1"
-check "u with marks updates A2" logged "update A2"
+tcheck "u with marks updates A1" wait_logged "update A1"
+tcheck "u with marks updates A2" logged "update A2"
 
 # ---- flag menu ------------------------------------------------------------------
 keys Home Right Right Right f
-check "f opens the flag menu with suggestions" wait_for "A10 CPU pseudo-soldering: CPU reballing"
-check "flag menu names the slot" has "Flag A4 iPhone X for hardware repair"
+tcheck "f opens the flag menu with suggestions" wait_for "A10 CPU pseudo-soldering: CPU reballing"
+tcheck "flag menu names the slot" has "Flag A4 iPhone X for hardware repair"
 keys b a d Space c a b l e Enter
-check "a typed reason is sent" wait_logged "flag A4 bad cable"
+tcheck "a typed reason is sent" wait_logged "flag A4 bad cable"
 keys f Down Enter
-check "a picked suggestion is sent" wait_logged "flag A4 4013 at upload_fs near 37%, 3 times"
+tcheck "a picked suggestion is sent" wait_logged "flag A4 4013 at upload_fs near 37%, 3 times"
 keys F
-check "F unflags" wait_logged "unflag A4"
+tcheck "F unflags" wait_logged "unflag A4"
 
 # ---- detail pane --------------------------------------------------------------
 keys Enter
-check "Enter opens the detail pane with the attempts" wait_for "Attempts:"
-check "detail pane shows the failure" has "Result: 4013 lost (connection-lost)"
-check "detail pane shows ECID, product type and CPID" has "ECID 0x115480AA2801F iPhone X  iPhone10,3  CPID 0x8015"
+tcheck "Enter opens the detail pane with the attempts" wait_for "Attempts:"
+tcheck "detail pane shows the failure" has "Result: 4013 lost (connection-lost)"
+tcheck "detail pane shows ECID, product type and CPID" has "ECID 0x115480AA2801F iPhone X  iPhone10,3  CPID 0x8015"
 keys Tab
-check "Tab closes it" wait_gone "Attempts:"
+tcheck "Tab closes it" wait_gone "Attempts:"
 
 # ---- the log view -------------------------------------------------------------
 keys Home l
-check "l shows the log, from its end" wait_for "line-60"
-check "log view: title names the slot" has "Log of A1 iPhone 7"
+tcheck "l shows the log, from its end" wait_for "line-60"
+tcheck "log view: title names the slot" has "Log of A1 iPhone 7"
 keys g
-check "g goes to the top" wait_for "first line"
-check "escape sequences from the child are shown escaped" has "?[2Jhello ?[31mred?[0m"
-check "a \\r progress bar shows its last state only" both_not 'progress 90%' 'progress 10%'
-check "the screen was not cleared by the log's escape" has "first line"
+tcheck "g goes to the top" wait_for "first line"
+tcheck "escape sequences from the child are shown escaped" has "?[2Jhello ?[31mred?[0m"
+tcheck "a \\r progress bar shows its last state only" both_not 'progress 90%' 'progress 10%'
+tcheck "the screen was not cleared by the log's escape" has "first line"
 keys Down
-check "Down scrolls a line" wait_gone "first line"
+tcheck "Down scrolls a line" wait_gone "first line"
 keys G
-check "G goes to the end" wait_for "line-60"
+tcheck "G goes to the end" wait_for "line-60"
 keys q
-check "q goes back to the grid" wait_for "? help  q quit"
+tcheck "q goes back to the grid" wait_for "? help  q quit"
 
 # ---- table --------------------------------------------------------------------
 keys t
-check "t shows the table with a heading" wait_for "SLOT   PORT     MODEL"
-check "the table fits all 16 slots at 80x24" table_rows A1 A2 A3 A4 B1 B2 B3 B4 C1 C2 C3 C4 D1 D2 D3 D4
+tcheck "t shows the table with a heading" wait_for "SLOT   PORT     MODEL"
+tcheck "the table fits all 16 slots at 80x24" table_rows A1 A2 A3 A4 B1 B2 B3 B4 C1 C2 C3 C4 D1 D2 D3 D4
 keys t
-check "t goes back to the grid" wait_for "┌>A1"
+tcheck "t goes back to the grid" wait_for "┌>A1"
 
 # ---- resize ---------------------------------------------------------------------
-T resize-window -t ui -x 200 -y 60
-check "200x60: every slot on one page" wait_for "D4  1-5.4"
-check "200x60: seven cells a row" hasre '┌>A1 .*┌─B3 .*┐$'
-check "200x60: no page indicator" hasnt "page 1/"
-T resize-window -t ui -x 80 -y 24
-check "back to 80x24: pages again" wait_for "page 1/2"
-check "back to 80x24: D4 not shown" wait_gone "D4"
+TM resize-window -t c -x 200 -y 60
+tcheck "200x60: every slot on one page" wait_for "D4  1-5.4"
+tcheck "200x60: seven cells a row" hasre '┌>A1 .*┌─B3 .*┐$'
+tcheck "200x60: no page indicator" hasnt "page 1/"
+TM resize-window -t c -x 80 -y 24
+tcheck "back to 80x24: pages again" wait_for "page 1/2"
+tcheck "back to 80x24: D4 not shown" wait_gone "D4"
 
 # ---- quit while busy ---------------------------------------------------------------
 keys q
-check "q while jobs run asks" wait_for "5 jobs running: quit anyway? they will be cancelled... y/N"
+tcheck "q while jobs run asks" wait_for "5 jobs running: quit anyway? they will be cancelled... y/N"
 keys n
-check "n keeps running" wait_for "not quitting"
-check "no quit sent" not_logged_re '^quit$'
+tcheck "n keeps running" wait_for "not quitting"
+tcheck "no quit sent" not_logged_re '^quit$'
 keys q y
-check "q y quits" wait_for "uipreview-exit=0"
-check "q y sends quit" logged "quit"
-check "the terminal was given back (no curses screen left)" hasnt "? help  q quit"
-check "nothing written to stderr" quiet_stderr
+tcheck "q y quits" wait_for "uipreview-exit=0"
+tcheck "q y sends quit" logged "quit"
+tcheck "the terminal was given back (no curses screen left)" hasnt "? help  q quit"
+tcheck "nothing written to stderr" quiet_stderr
 
 # ---- quit when idle, monochrome and ASCII -----------------------------------------------
 start 80 24 TERM=screen NO_COLOR=1 LANG=C -- || echo "# uipreview did not start"
-check "LANG=C: ASCII boxes" hasre '^\+>A1  1-2\.1 -+\+\+-A2'
-check "LANG=C: no box drawing characters" hasnt "┌"
-check "LANG=C: ASCII progress bar" hasre '\| upload_fs #+\.+ +62% \|'
-check "NO_COLOR: no colour in the output" not_coloured
-check "NO_COLOR: still marks the selection" hasre '^\+>A1'
-T kill-server >/dev/null 2>&1
+tcheck "LANG=C: ASCII boxes" hasre '^\+>A1  1-2\.1 -+\+\+-A2'
+tcheck "LANG=C: no box drawing characters" hasnt "┌"
+tcheck "LANG=C: ASCII progress bar" hasre '\| upload_fs #+\.+ +62% \|'
+tcheck "NO_COLOR: no colour in the output" not_coloured
+tcheck "NO_COLOR: still marks the selection" hasre '^\+>A1'
+TM kill-server >/dev/null 2>&1
 
 # a terminal without colours gets plain ASCII even in a UTF-8 locale
 start 80 24 TERM=vt100 -- || echo "# uipreview did not start"
-check "TERM=vt100, UTF-8 locale: ASCII boxes" hasre '^\+>A1  1-2\.1 -+\+\+-A2'
-check "TERM=vt100: no box drawing characters" hasnt "┌"
-check "TERM=vt100: ASCII progress bar" hasre '\| upload_fs #+\.+ +62% \|'
-check "TERM=vt100: no colour in the output" not_coloured
+tcheck "TERM=vt100, UTF-8 locale: ASCII boxes" hasre '^\+>A1  1-2\.1 -+\+\+-A2'
+tcheck "TERM=vt100: no box drawing characters" hasnt "┌"
+tcheck "TERM=vt100: ASCII progress bar" hasre '\| upload_fs #+\.+ +62% \|'
+tcheck "TERM=vt100: no colour in the output" not_coloured
 
 start 80 24 TERM=screen -- -i || echo "# uipreview did not start"
 keys q
-check "q when idle quits without asking" wait_for "uipreview-exit=0"
-check "idle quit sends quit" logged "quit"
+tcheck "q when idle quits without asking" wait_for "uipreview-exit=0"
+tcheck "idle quit sends quit" logged "quit"
 
 start 80 24 TERM=screen -- || echo "# uipreview did not start"
-check "colour terminal: cells are coloured" coloured
-T kill-server >/dev/null 2>&1
+tcheck "colour terminal: cells are coloured" coloured
+TM kill-server >/dev/null 2>&1
 
 # ---- guided DFU ---------------------------------------------------------------------
 start 80 24 TERM=screen -- -P steps:2.5,done || echo "# uipreview did not start"
 keys d
-check "d sends dfu for the selected slot" wait_logged "dfu A1"
-check "DFU screen shows the model's sequence" wait_for "DFU buttons for iPhone 7 / 7 Plus"
-check "current step highlighted with a countdown" hasre '^  > 1\. Hold Side \+ Volume Down +[0-9]+ s left'
+tcheck "d sends dfu for the selected slot" wait_logged "dfu A1"
+tcheck "DFU screen shows the model's sequence" wait_for "DFU buttons for iPhone 7 / 7 Plus"
+tcheck "current step highlighted with a countdown" hasre '^  > 1\. Hold Side \+ Volume Down +[0-9]+ s left'
 first=$(scr | grep -oE '[0-9]+ s left' | head -1)
-check "the countdown moves on its own" countdown_moves "$first"
-check "DFU_DONE: the device is detected on the port" wait_for "DFU device detected on 1-2.1"
+tcheck "the countdown moves on its own" countdown_moves "$first"
+tcheck "DFU_DONE: the device is detected on the port" wait_for "DFU device detected on 1-2.1"
 keys q
-check "q leaves the DFU screen" wait_for "? help  q quit"
-T kill-server >/dev/null 2>&1
+tcheck "q leaves the DFU screen" wait_for "? help  q quit"
+TM kill-server >/dev/null 2>&1
 
 start 80 24 TERM=screen -- -P torec:1,steps:1,toolong || echo "# uipreview did not start"
 keys Right Right Right Right Right Right
 wait_for " B3 iPhone 6s" >/dev/null
 keys d
-check "normal mode: putting into recovery first" wait_for "putting into recovery..."
-check "iPhone 6s gets the Home button sequence" has "Hold Home + Side (Top)"
-check "DFU_TOO_LONG: start again" wait_for "Apple logo: Side held too long, start again (d)"
+tcheck "normal mode: putting into recovery first" wait_for "putting into recovery..."
+tcheck "iPhone 6s gets the Home button sequence" has "Hold Home + Side (Top)"
+tcheck "DFU_TOO_LONG: start again" wait_for "Apple logo: Side held too long, start again (d)"
 keys d
-check "d on the DFU screen starts again" wait_logged_n 2 "dfu B3"
-check "nothing written to stderr (DFU)" quiet_stderr
-T kill-server >/dev/null 2>&1
+tcheck "d on the DFU screen starts again" wait_logged_n 2 "dfu B3"
+tcheck "nothing written to stderr (DFU)" quiet_stderr
+TM kill-server >/dev/null 2>&1
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+done_testing

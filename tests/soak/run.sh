@@ -31,7 +31,7 @@ trap 'rm -rf "$sumdir"' EXIT
 for seed in "$@"; do
 	d=$(mktemp -d "${TMPDIR:-/tmp}/idb-soak-$seed.XXXXXX")
 	python3 "$TOP/tests/soak/gen.py" --rounds "$ROUNDS" "$seed" "$d" &&
-		python3 "$TOP/tests/data/mkipsw.py" "$d/fw.ipsw" || { echo "seed $seed: generator failed"; bad=1; continue; }
+		python3 "$TOP/tests/data/mkipsw.py" --any-board "$d/fw.ipsw" || { echo "seed $seed: generator failed"; bad=1; continue; }
 	python3 "$TOP/tests/soak/soak.py" "$BIN" "$d" >"$d/soak.out" 2>&1
 	rc=$?
 	s=$(python3 -c '

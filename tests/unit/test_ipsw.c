@@ -1,4 +1,4 @@
-/* test_ipsw.c: IPSW inspection, cache paths and pre-extraction (src/ipsw.c). */
+/* test_ipsw.c: IPSW inspection, cache paths and pre-extraction (src/ipsw.c, src/ipsw_prep.c). */
 #define _GNU_SOURCE
 #include <sys/resource.h>
 #include <sys/stat.h>

@@ -126,6 +126,19 @@ test_round_trip(void **st)
 	assert_int_equal(got->job.tail_count, 2);
 	assert_int_equal(bv_status(&v)->count.flagged, 0);
 
+	/* the phone leaves: the slot is empty, yet names the phone it had, as the bench's console does */
+	s.present = false;
+	s.mode = MODE_NONE;
+	body = events_detail_body(&s);
+	assert_int_equal(feed(m, events_stamp(body), msg, sizeof(msg)), 1);
+	free(body);
+	assert_false(got->present);
+	assert_true(got->dev.ecid == 0x1a2b3c4d5e6f70ULL);
+	assert_int_equal(got->dev.cpid, 0x8010);
+	assert_int_equal(got->dev.bdid, 0x0c);
+	assert_string_equal(got->dev.product_type, "iPhone9,1");
+	assert_string_equal(got->dev.name, "iPhone 7");
+
 	assert_int_equal(feed(m, events_error("no slot named 'Z9'"), msg, sizeof(msg)), MIRROR_ERROR);
 	assert_string_equal(msg, "no slot named 'Z9'");
 	mirror_free(m);

@@ -25,7 +25,7 @@ fault_start() {
 # fault_ipsw: a small valid IPSW at $IPSW
 fault_ipsw() {
 	IPSW="$T/test.ipsw"
-	python3 "$IDB_TOP/tests/data/mkipsw.py" "$IPSW"
+	python3 "$IDB_TOP/tests/data/mkipsw.py" --any-board "$IPSW"
 }
 
 # fault_conf [KEY=VALUE...]: a bench config with short timeouts at $T/bench.conf
