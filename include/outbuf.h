@@ -26,8 +26,6 @@ struct outbuf *outbuf_new(struct ev_loop *, int fd, size_t limit, outbuf_drained
  * dropped (no room, or the fd is broken). Never blocks.
  */
 int outbuf_put(struct outbuf *, const char *data, size_t len);
-/* Bytes still queued. */
-size_t outbuf_pending(const struct outbuf *);
 /* True once a write failed for good (EPIPE, EBADF, ...): nothing more is written. */
 bool outbuf_broken(const struct outbuf *);
 /* Write what is queued, waiting at most timeout_ms for the reader, then free. */

@@ -170,13 +170,6 @@ outbuf_put(struct outbuf *ob, const char *data, size_t len)
 	return 0;
 }
 
-/* Bytes still queued. */
-size_t
-outbuf_pending(const struct outbuf *ob)
-{
-	return ob->len - ob->off;
-}
-
 /* True once a write failed for good (EPIPE, EBADF, ...): nothing more is written. */
 bool
 outbuf_broken(const struct outbuf *ob)
