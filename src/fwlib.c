@@ -6,15 +6,19 @@
  * checks the [bench] ipsw, and here we add the (ApChipID, ApBoardID) pair of
  * every build identity, which is what decides which phones it can restore.
  *
- * A folder of fifty 6 GB IPSWs takes a while to open even for the manifests
- * alone (libzip reads each central directory), so the bench scans on a
- * worker thread and hears about the result through ev_async; the folder is
- * watched with ev_stat. Entries whose name, size and mtime did not change
- * are carried over without reading the file again.
+ * A real manifest is 1-4 MB of XML and libplist takes about 20 ms to parse
+ * one, so a folder of fifty IPSWs is a second of CPU: the bench scans on a
+ * worker thread (which parses on up to FWLIB_SCAN_THREADS threads) and hears
+ * about the result through ev_async; the folder is watched with ev_stat.
+ * What each manifest said is kept in dir/.meta/.scan/NAME under the file's
+ * device, inode, size and mtime, so an unchanged file is never parsed again,
+ * by the bench or by `idevicebench firmware`; entries of the last scan in
+ * memory are carried over the same way.
  *
  * dir/.partial/ holds downloads in progress, dir/.meta/NAME what we know
  * about a file (its verified SHA1, whether we downloaded it, when it was
- * last used). Names starting with '.' are never IPSWs.
+ * last used), dir/.meta/.scan/NAME the scan cache. Names starting with '.'
+ * are never IPSWs.
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
@@ -38,6 +42,7 @@
 
 #include "fwlib.h"
 #include "ipsw.h"
+#include "log.h"
 #include "owner.h"
 #include "text.h"
 
@@ -232,18 +237,399 @@ entry_cmp(const void *a, const void *b)
 	return (strcmp(((const struct fwlib_entry *)a)->b.path, ((const struct fwlib_entry *)b)->b.path));
 }
 
+/* ---- the scan cache: dir/.meta/.scan/NAME -------------------------------- */
+
+/*
+ * One small text file per library file says what its manifest said (or
+ * why it is unusable) and what the file was then: device, inode, size and
+ * mtime to the nanosecond (for an extracted folder, its BuildManifest.plist's
+ * too). A file that changed, was replaced or is still being copied has
+ * another key and is read again. A record that is not exactly what we write
+ * (truncated, too big, an unknown line, a value that does not fit or holds
+ * a control character) is ignored and rewritten. Records live one folder
+ * below .meta so that writing them does not touch .meta's own mtime, which
+ * the bench watches.
+ */
+#define CACHE_MAGIC	"idevicebench scan 1"
+#define CACHE_MAX	16384		/* a record is 1-3 kB */
+#define CACHE_RACY	2		/* seconds: a file this fresh may change within its mtime tick */
+
+/* What the file is now, as a string. -1 when an extracted folder has no manifest. */
+static int
+make_key(const char *full, const struct stat *st, char *key, size_t keylen, time_t *newest)
+{
+	struct stat	 m;
+	char		 mp[PATH_MAX + 32];
+
+	*newest = st->st_mtim.tv_sec;
+	if (!S_ISDIR(st->st_mode)) {
+		snprintf(key, keylen, "f %llu %llu %llu %lld.%09ld", (unsigned long long)st->st_dev,
+		    (unsigned long long)st->st_ino, (unsigned long long)st->st_size,
+		    (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+		return (0);
+	}
+	if ((size_t)snprintf(mp, sizeof(mp), "%s/BuildManifest.plist", full) >= sizeof(mp) ||
+	    stat(mp, &m) != 0)
+		return (-1);
+	if (m.st_mtim.tv_sec > *newest)
+		*newest = m.st_mtim.tv_sec;
+	snprintf(key, keylen, "d %llu %llu %lld.%09ld %llu %llu %lld.%09ld",
+	    (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+	    (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec, (unsigned long long)m.st_ino,
+	    (unsigned long long)m.st_size, (long long)m.st_mtim.tv_sec, m.st_mtim.tv_nsec);
+	return (0);
+}
+
+/* A value of a record: it must fit and be what text_sanitize would leave. */
+static bool
+cache_str(char *dst, size_t dstlen, const char *src)
+{
+	char	 clean[512];
+	size_t	 len = strlen(src);
+
+	if (len >= dstlen || len >= sizeof(clean))
+		return (false);
+	text_sanitize(clean, sizeof(clean), src, len);
+	if (strcmp(clean, src) != 0)
+		return (false);
+	memcpy(dst, src, len + 1);
+	return (true);
+}
+
+/* "0x8015": a 32-bit hexadecimal id. */
+static bool
+cache_hex(const char *s, uint32_t *v)
+{
+	char			*end;
+	unsigned long long	 u;
+
+	if (s[0] != '0' || s[1] != 'x' || s[2] == '\0' || strlen(s) > 10)
+		return (false);
+	errno = 0;
+	u = strtoull(s + 2, &end, 16);
+	if (errno != 0 || *end != '\0' || u > 0xffffffffULL)
+		return (false);
+	*v = (uint32_t)u;
+	return (true);
+}
+
+/* Parse one record; true and e filled when it is well formed and its key is e->key. */
+static bool
+cache_parse(char *buf, struct fwlib_entry *e)
+{
+	struct fw_build	 b;
+	char		 reason[sizeof(e->reason)] = "", *line, *next, *sp;
+	enum { S_KEY = 1, S_OK = 2, S_BAD = 4, S_VER = 8, S_BUILD = 16, S_TYPES = 32, S_END = 64 };
+	unsigned	 seen = 0, bit;
+	bool		 good;
+
+	memset(&b, 0, sizeof(b));
+	for (line = buf; *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) == NULL)
+			return (false);
+		*next++ = '\0';
+		if (seen & S_END)
+			return (false);		/* nothing after "end" */
+		if (line == buf) {
+			if (strcmp(line, CACHE_MAGIC) != 0)
+				return (false);
+			continue;
+		}
+		if (strcmp(line, "ok") == 0) {
+			bit = S_OK;
+			good = true;
+		} else if (strcmp(line, "end") == 0) {
+			bit = S_END;
+			good = true;
+		} else if (strncmp(line, "key ", 4) == 0) {
+			bit = S_KEY;
+			good = strcmp(line + 4, e->key) == 0;
+		} else if (strncmp(line, "bad ", 4) == 0) {
+			bit = S_BAD;
+			good = line[4] != '\0' && cache_str(reason, sizeof(reason), line + 4);
+		} else if (strncmp(line, "version ", 8) == 0) {
+			bit = S_VER;
+			good = line[8] != '\0' && cache_str(b.version, sizeof(b.version), line + 8);
+		} else if (strncmp(line, "build ", 6) == 0) {
+			bit = S_BUILD;
+			good = line[6] != '\0' && cache_str(b.build, sizeof(b.build), line + 6);
+		} else if (strncmp(line, "types ", 6) == 0) {
+			bit = S_TYPES;
+			good = cache_str(b.product_types, sizeof(b.product_types), line + 6);
+		} else if (strncmp(line, "id ", 3) == 0 && (sp = strchr(line + 3, ' ')) != NULL) {
+			size_t k;
+
+			*sp = '\0';
+			bit = 0;
+			good = b.nids < FW_MAX_IDS && cache_hex(line + 3, &b.ids[b.nids].cpid) &&
+			    cache_hex(sp + 1, &b.ids[b.nids].bdid);
+			for (k = 0; good && k < b.nids; k++)
+				if (b.ids[k].cpid == b.ids[b.nids].cpid && b.ids[k].bdid == b.ids[b.nids].bdid)
+					good = false;
+			if (good)
+				b.nids++;
+		} else
+			return (false);
+		if (!good || (seen & bit) != 0)
+			return (false);
+		seen |= bit;
+	}
+	if ((seen & (S_KEY | S_END)) != (S_KEY | S_END))
+		return (false);
+	if (seen & S_OK) {
+		/* what fwlib_read_ipsw() requires of a usable build */
+		if ((seen & S_BAD) || (seen & (S_VER | S_BUILD | S_TYPES)) != (S_VER | S_BUILD | S_TYPES) ||
+		    b.nids == 0)
+			return (false);
+		text_copy(b.path, e->b.path, sizeof(b.path));
+		b.usable = true;
+		e->b = b;
+		e->reason[0] = '\0';
+		e->read_ok = true;
+	} else {
+		if (!(seen & S_BAD) || (seen & (S_VER | S_BUILD | S_TYPES)) || b.nids > 0)
+			return (false);
+		memset(&b, 0, sizeof(b));
+		text_copy(b.path, e->b.path, sizeof(b.path));
+		e->b = b;
+		text_copy(e->reason, reason, sizeof(e->reason));
+		e->read_ok = false;
+	}
+	return (true);
+}
+
+/* What dir/.meta/.scan/NAME says about e (whose key is set), if it says it of this very file. */
+static bool
+cache_load(const char *dir, const char *name, struct fwlib_entry *e)
+{
+	char		 p[PATH_MAX], buf[CACHE_MAX + 2];
+	struct stat	 st;
+	size_t		 len = 0;
+	ssize_t		 r;
+	int		 fd;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/.meta/.scan/%s", dir, name) >= sizeof(p))
+		return (false);
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) == -1)
+		return (false);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CACHE_MAX) {
+		close(fd);
+		return (false);
+	}
+	while (len < sizeof(buf) - 1) {
+		r = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (len == 0 || len > CACHE_MAX || buf[len - 1] != '\n' || memchr(buf, '\0', len) != NULL)
+		return (false);
+	buf[len] = '\0';
+	return (cache_parse(buf, e));
+}
+
+/* Write e's record (temp file, then rename). 0, or -1 with errno. */
+static int
+cache_store(const char *dir, const char *name, const struct fwlib_entry *e)
+{
+	char	 p[PATH_MAX], tmp[PATH_MAX];
+	FILE	*f;
+	size_t	 k;
+	int	 fd, saved;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/.meta/.scan/%s", dir, name) >= sizeof(p) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.meta/.scan/.tmpXXXXXX", dir) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		char m[PATH_MAX];
+
+		if (errno != ENOENT)
+			return (-1);
+		snprintf(m, sizeof(m), "%s/.meta", dir);
+		if (mkdir(m, 0755) != 0 && errno != EEXIST)
+			return (-1);
+		snprintf(m, sizeof(m), "%s/.meta/.scan", dir);
+		if (mkdir(m, 0755) != 0 && errno != EEXIST)
+			return (-1);
+		/* mkstemp() wrote its try into the template */
+		snprintf(tmp, sizeof(tmp), "%s/.meta/.scan/.tmpXXXXXX", dir);
+		if ((fd = mkstemp(tmp)) == -1)
+			return (-1);
+	}
+	fchmod(fd, 0644);
+	if ((f = fdopen(fd, "w")) == NULL) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return (-1);
+	}
+	fprintf(f, "%s\nkey %s\n", CACHE_MAGIC, e->key);
+	if (e->read_ok) {
+		fprintf(f, "ok\nversion %s\nbuild %s\ntypes %s\n", e->b.version, e->b.build,
+		    e->b.product_types);
+		for (k = 0; k < e->b.nids; k++)
+			fprintf(f, "id 0x%x 0x%x\n", e->b.ids[k].cpid, e->b.ids[k].bdid);
+	} else
+		fprintf(f, "bad %s\n", e->reason);
+	fprintf(f, "end\n");
+	if (ferror(f) | (fclose(f) != 0) || rename(tmp, p) != 0) {
+		saved = errno ? errno : EIO;
+		unlink(tmp);
+		errno = saved;
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/* Remove the records of files that are gone, and temp files a crash left. */
+static void
+cache_prune(const char *dir, char (*raw)[256], size_t n)
+{
+	char		 p[PATH_MAX], f[PATH_MAX + 256], **names;
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	const char	*key;
+	size_t		 i;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/.meta/.scan", dir) >= sizeof(p) || (d = opendir(p)) == NULL)
+		return;
+	if ((names = calloc(n + 1, sizeof(*names))) == NULL) {
+		closedir(d);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		names[i] = raw[i];
+	qsort(names, n, sizeof(*names), name_cmp);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", p, de->d_name);
+		if (strncmp(de->d_name, ".tmp", 4) == 0) {
+			if (lstat(f, &st) == 0 && time(NULL) - st.st_mtime > 600)
+				unlink(f);
+			continue;
+		}
+		key = de->d_name;
+		if (bsearch(&key, names, n, sizeof(*names), name_cmp) == NULL)
+			unlink(f);
+	}
+	free(names);
+	closedir(d);
+}
+
+/* ---- the scan -------------------------------------------------------------- */
+
+/* The manifests one scan still has to read, shared by its threads. */
+struct scan_job {
+	const char		*dir;
+	struct fwlib_entry	*v;
+	char			(*raw)[256];	/* the names as they are on disk */
+	const bool		*racy;
+	const size_t		*todo;
+	size_t			 ntodo;
+	atomic_size_t		 next;
+	atomic_size_t		 stored;
+	atomic_bool		 nowrite;	/* the cache cannot be written: stop trying */
+};
+
+/* Store e's record unless the folder refused an earlier one. */
+static void
+scan_store(struct scan_job *j, size_t i)
+{
+	struct fwlib_entry	*e = &j->v[i];
+
+	if (atomic_load(&j->nowrite) || j->racy[i] || e->key[0] == '\0')
+		return;
+	if (cache_store(j->dir, j->raw[i], e) == 0) {
+		e->cached = true;
+		atomic_fetch_add(&j->stored, 1);
+	} else if (errno != ENAMETOOLONG)
+		atomic_store(&j->nowrite, true);	/* read-only, full, not ours: scan without */
+}
+
+static void
+scan_one(struct scan_job *j, size_t i)
+{
+	struct fwlib_entry	*e = &j->v[i];
+	char			 full[sizeof(e->b.path)], key[sizeof(e->key)];
+	struct stat		 st;
+	time_t			 newest;
+
+	text_copy(full, e->b.path, sizeof(full));
+	if (fwlib_read_ipsw(full, &e->b, e->reason, sizeof(e->reason)) != 0) {
+		char clean[sizeof(e->reason)];
+
+		text_sanitize(clean, sizeof(clean), e->reason, strlen(e->reason));
+		text_copy(e->reason, clean, sizeof(e->reason));
+		e->b.usable = false;
+		text_copy(e->b.path, full, sizeof(e->b.path));
+		e->read_ok = false;
+	} else {
+		e->reason[0] = '\0';
+		e->read_ok = true;
+	}
+	/* changed while we read it: good for this scan, not for the next */
+	if (stat(full, &st) != 0 || make_key(full, &st, key, sizeof(key), &newest) != 0 ||
+	    strcmp(key, e->key) != 0) {
+		e->key[0] = '\0';
+		return;
+	}
+	scan_store(j, i);
+}
+
+static void *
+scan_thread(void *arg)
+{
+	struct scan_job	*j = arg;
+	size_t		 k;
+
+	while ((k = atomic_fetch_add(&j->next, 1)) < j->ntodo)
+		scan_one(j, j->todo[k]);
+	return (NULL);
+}
+
+static double
+mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
 /* Scan dir once (blocking). */
 int
-fwlib_scan_dir(const char *dir, const struct fwlib_entry *prev, size_t nprev,
-    struct fwlib_entry **out, size_t *np, char *err, size_t errlen)
+fwlib_scan(const char *dir, const struct fwlib_entry *prev, size_t nprev,
+    struct fwlib_entry **out, size_t *np, struct fwlib_scan_stats *stats, char *err, size_t errlen)
 {
 	DIR			*d;
 	struct dirent		*de;
 	struct fwlib_entry	*v = NULL, *e;
+	char			(*raw)[256] = NULL, full[PATH_MAX];
+	bool			*racy = NULL, truncated = false;
+	size_t			*todo = NULL, n = 0, cap = 0, ntodo = 0, i, k, nl, nthr;
 	struct stat		 st;
-	char			 full[PATH_MAX];
-	size_t			 n = 0, cap = 0, i, nl;
+	struct fwlib_scan_stats	 sst;
+	struct scan_job		 j;
+	pthread_t		 thr[FWLIB_SCAN_THREADS];
+	time_t			 now = time(NULL), newest;
+	double			 t0 = mono();
+	long			 cpus;
 
+	memset(&sst, 0, sizeof(sst));
 	*out = NULL;
 	*np = 0;
 	if ((d = opendir(dir)) == NULL) {
@@ -251,10 +637,13 @@ fwlib_scan_dir(const char *dir, const struct fwlib_entry *prev, size_t nprev,
 		return (-1);
 	}
 	while ((de = readdir(d)) != NULL) {
+		char key[sizeof(v->key)];
+
 		if (de->d_name[0] == '.')
 			continue;
 		nl = strlen(de->d_name);
-		if ((size_t)snprintf(full, sizeof(full), "%s/%s", dir, de->d_name) >= sizeof(full))
+		if (nl >= sizeof(raw[0]) ||
+		    (size_t)snprintf(full, sizeof(full), "%s/%s", dir, de->d_name) >= sizeof(v->b.path))
 			continue;
 		if (stat(full, &st) != 0)
 			continue;
@@ -262,67 +651,131 @@ fwlib_scan_dir(const char *dir, const struct fwlib_entry *prev, size_t nprev,
 		if (S_ISREG(st.st_mode)) {
 			if (nl < 6 || strcasecmp(de->d_name + nl - 5, ".ipsw") != 0)
 				continue;
-		} else if (S_ISDIR(st.st_mode)) {
-			char m[PATH_MAX + 32];
-
-			snprintf(m, sizeof(m), "%s/BuildManifest.plist", full);
-			if (access(m, F_OK) != 0)
-				continue;
-		} else
+		} else if (!S_ISDIR(st.st_mode))
 			continue;
-		if (n == FWLIB_MAX)
+		if (make_key(full, &st, key, sizeof(key), &newest) != 0)
+			continue;
+		if (n == FWLIB_MAX) {
+			truncated = true;
 			break;
+		}
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 32;
 			struct fwlib_entry *nv = realloc(v, nc * sizeof(*v));
+			char (*nr)[256] = realloc(raw, nc * sizeof(*raw));
+			bool *nrc = realloc(racy, nc * sizeof(*racy));
 
-			if (nv == NULL)
+			if (nv != NULL)
+				v = nv;
+			if (nr != NULL)
+				raw = nr;
+			if (nrc != NULL)
+				racy = nrc;
+			if (nv == NULL || nr == NULL || nrc == NULL) {
+				truncated = true;
 				break;
-			v = nv;
+			}
 			cap = nc;
 		}
 		e = &v[n];
-		/* unchanged since the last scan: no need to open it again */
-		for (i = 0; i < nprev; i++) {
-			if (strcmp(prev[i].b.path, full) == 0 &&
-			    prev[i].size == (unsigned long long)st.st_size &&
-			    prev[i].mtime == st.st_mtime && prev[i].is_dir == (bool)S_ISDIR(st.st_mode))
-				break;
-		}
-		if (i < nprev) {
-			*e = prev[i];
-		} else {
-			memset(e, 0, sizeof(*e));
-			if (fwlib_read_ipsw(full, &e->b, e->reason, sizeof(e->reason)) != 0) {
-				char clean[sizeof(e->reason)];
-
-				text_sanitize(clean, sizeof(clean), e->reason, strlen(e->reason));
-				text_copy(e->reason, clean, sizeof(e->reason));
-				e->b.usable = false;
-				text_copy(e->b.path, full, sizeof(e->b.path));
-			}
-			e->is_dir = S_ISDIR(st.st_mode);
-			e->size = (unsigned long long)st.st_size;
-			e->mtime = st.st_mtime;
-		}
-		text_sanitize(e->name, sizeof(e->name), de->d_name, nl);
-		e->sha1[0] = '\0';
-		e->downloaded = false;
-		e->used = 0;
-		meta_read(dir, e, de->d_name);
-		/* a name that cannot be shown or passed on as it is stays out of restores */
-		if (strcmp(e->name, de->d_name) != 0 && e->b.usable) {
-			e->b.usable = false;
-			text_copy(e->reason, "control characters in the file name", sizeof(e->reason));
-		}
+		memset(e, 0, sizeof(*e));
+		memcpy(raw[n], de->d_name, nl + 1);
+		text_copy(e->b.path, full, sizeof(e->b.path));
+		text_copy(e->key, key, sizeof(e->key));
+		e->is_dir = S_ISDIR(st.st_mode);
+		e->size = (unsigned long long)st.st_size;
+		e->mtime = st.st_mtime;
+		racy[n] = now - newest < CACHE_RACY && newest - now < CACHE_RACY;
 		n++;
 	}
 	closedir(d);
+	if (n > 0 && (todo = calloc(n, sizeof(*todo))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		free(v);
+		free(raw);
+		free(racy);
+		return (-1);
+	}
+	memset(&j, 0, sizeof(j));
+	j.dir = dir;
+	j.v = v;
+	j.raw = raw;
+	j.racy = racy;
+	for (i = 0; i < n; i++) {
+		e = &v[i];
+		/* unchanged since the last scan: no need to open it again */
+		for (k = 0; k < nprev; k++)
+			if (prev[k].key[0] != '\0' && strcmp(prev[k].key, e->key) == 0 &&
+			    strcmp(prev[k].b.path, e->b.path) == 0)
+				break;
+		if (k < nprev) {
+			e->b = prev[k].b;
+			e->b.usable = prev[k].read_ok;
+			e->read_ok = prev[k].read_ok;
+			text_copy(e->reason, prev[k].read_ok ? "" : prev[k].reason, sizeof(e->reason));
+			e->cached = prev[k].cached;
+			if (!e->cached)
+				scan_store(&j, i);	/* was too fresh to keep when read */
+			sst.reused++;
+		} else if (cache_load(dir, raw[i], e)) {
+			e->cached = true;
+			sst.cached++;
+		} else
+			todo[ntodo++] = i;
+	}
+	/* the manifests left to parse: libplist's XML parser is most of a scan */
+	j.todo = todo;
+	j.ntodo = ntodo;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	nthr = cpus > 1 ? (size_t)cpus : 1;
+	if (nthr > FWLIB_SCAN_THREADS)
+		nthr = FWLIB_SCAN_THREADS;
+	if (nthr > ntodo)
+		nthr = ntodo;
+	for (k = 0; k + 1 < nthr; k++)
+		if (pthread_create(&thr[k], NULL, scan_thread, &j) != 0)
+			break;
+	scan_thread(&j);
+	while (k-- > 0)
+		pthread_join(thr[k], NULL);
+	sst.parsed = ntodo;
+	sst.stored = atomic_load(&j.stored);
+	if (!truncated && !atomic_load(&j.nowrite))
+		cache_prune(dir, raw, n);
+
+	for (i = 0; i < n; i++) {
+		e = &v[i];
+		nl = strlen(raw[i]);
+		text_sanitize(e->name, sizeof(e->name), raw[i], nl);
+		e->sha1[0] = '\0';
+		e->downloaded = false;
+		e->used = 0;
+		meta_read(dir, e, raw[i]);
+		/* a name that cannot be shown or passed on as it is stays out of restores */
+		if (strcmp(e->name, raw[i]) != 0 && e->b.usable) {
+			e->b.usable = false;
+			text_copy(e->reason, "control characters in the file name", sizeof(e->reason));
+		}
+	}
+	free(todo);
+	free(raw);
+	free(racy);
 	if (n > 1)
 		qsort(v, n, sizeof(*v), entry_cmp);
+	sst.secs = mono() - t0;
+	if (stats != NULL)
+		*stats = sst;
 	*out = v;
 	*np = n;
 	return (0);
+}
+
+/* fwlib_scan() without stats. */
+int
+fwlib_scan_dir(const char *dir, const struct fwlib_entry *prev, size_t nprev,
+    struct fwlib_entry **out, size_t *np, char *err, size_t errlen)
+{
+	return (fwlib_scan(dir, prev, nprev, out, np, NULL, err, errlen));
 }
 
 /* ---- the watched library (bench) ----------------------------------------- */
@@ -350,6 +803,8 @@ struct fwlib {
 	size_t			 nres;
 	bool			 done;
 	char			 err[256];
+	struct fwlib_scan_stats	 st;		/* of the result (under lock), then of e */
+	struct fwlib_scan_stats	 last;
 };
 
 static void *
@@ -359,11 +814,14 @@ scan_worker(void *arg)
 	struct fwlib_entry	*v = NULL;
 	size_t			 n = 0;
 	char			 err[256] = "";
+	struct fwlib_scan_stats	 st;
 
-	fwlib_scan_dir(l->dir, l->e, l->n, &v, &n, err, sizeof(err));
+	memset(&st, 0, sizeof(st));
+	fwlib_scan(l->dir, l->e, l->n, &v, &n, &st, err, sizeof(err));
 	pthread_mutex_lock(&l->lock);
 	l->res = v;
 	l->nres = n;
+	l->st = st;
 	l->done = true;
 	text_copy(l->err, err, sizeof(l->err));
 	pthread_mutex_unlock(&l->lock);
@@ -390,6 +848,7 @@ async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct fwlib	*l = OWNER_OF(w, struct fwlib, async);
 	bool		 done;
+	double		 t0 = mono();
 
 	(void)loop;
 	(void)revents;
@@ -405,6 +864,7 @@ async_cb(struct ev_loop *loop, ev_async *w, int revents)
 	l->n = l->nres;
 	l->res = NULL;
 	l->ready = true;
+	l->last = l->st;
 	if (l->again)
 		scan_start(l);
 	else {
@@ -424,6 +884,12 @@ async_cb(struct ev_loop *loop, ev_async *w, int revents)
 	}
 	if (l->cb)
 		l->cb(l->arg);
+	/* what the loop thread spent on the result: joining, swapping, the bench's callback */
+	if (l->last.parsed > 0 || l->last.cached > 0)
+		log_info("firmware scan of %s: %zu entries, %zu manifests read, %zu from the scan cache, "
+		    "%zu unchanged, %zu cached now, %.3f s; handed to the bench in %.2f ms", l->dir, l->n,
+		    l->last.parsed, l->last.cached, l->last.reused, l->last.stored, l->last.secs,
+		    (mono() - t0) * 1e3);
 }
 
 /* the folder, and its .meta file: one callback each, so each finds its library */
@@ -491,6 +957,13 @@ fwlib_rescan(struct fwlib *l)
 {
 	if (l != NULL)
 		scan_start(l);
+}
+
+/* What the last finished scan did. */
+const struct fwlib_scan_stats *
+fwlib_stats(const struct fwlib *l)
+{
+	return (&l->last);
 }
 
 bool
