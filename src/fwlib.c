@@ -478,7 +478,9 @@ cache_store(const char *dir, const char *name, const struct fwlib_entry *e)
 	} else
 		fprintf(f, "bad %s\n", e->reason);
 	fprintf(f, "end\n");
-	if (ferror(f) | (fclose(f) != 0) || rename(tmp, p) != 0) {
+	/* an empty folder where the record goes is not ours to keep */
+	if (ferror(f) | (fclose(f) != 0) ||
+	    (rename(tmp, p) != 0 && (errno != EISDIR || rmdir(p) != 0 || rename(tmp, p) != 0))) {
 		saved = errno ? errno : EIO;
 		unlink(tmp);
 		errno = saved;
@@ -556,7 +558,8 @@ scan_store(struct scan_job *j, size_t i)
 	if (cache_store(j->dir, j->raw[i], e) == 0) {
 		e->cached = true;
 		atomic_fetch_add(&j->stored, 1);
-	} else if (errno != ENAMETOOLONG)
+	} else if (errno == EROFS || errno == EACCES || errno == EPERM || errno == ENOSPC ||
+	    errno == EDQUOT || errno == ENOTDIR || errno == ENOENT)
 		atomic_store(&j->nowrite, true);	/* read-only, full, not ours: scan without */
 }
 
