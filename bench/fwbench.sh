@@ -4,7 +4,9 @@
 #      against `idevicebench firmware fetch` (which also hashes SHA1 and SHA256), wall
 #      time and the process's CPU time;
 #   2. `idevicebench firmware` scanning N (default 50) generated IPSWs of a few MiB whose
-#      manifests have the size of real ones (1.4 MB, 38 build identities);
+#      manifests have the size of real ones (1.4 MB, 38 build identities), scan cache cold
+#      and warm; and the bench loop's answer latency on the control socket while the real
+#      bench scans those N files (cache cold);
 #   3. arrival to restore start with the firmware present (the real bench under benchsim,
 #      on_recovery = update, phones of three models), from the JSON events.
 # usage: bench/fwbench.sh [SIZE_MB] [N]
@@ -97,19 +99,20 @@ done
 touch -d '-1 minute' "$T"/scan/*.ipsw
 printf '[firmware]\ndir = %s/scan\n' "$T" >"$T/s.conf"
 sync
-walltime() { # COMMAND...: wall seconds
+timed() { # COMMAND...: "wall / CPU" seconds
 	local s e
 	s=$(date +%s.%N)
-	"$@" >/dev/null
+	/usr/bin/time -f "%U %S" -o "$T/scan.time" "$@" >/dev/null
 	e=$(date +%s.%N)
-	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f\n", e - s }'
+	awk -v s="$s" -v e="$e" '{ printf "%.3f / %.2f\n", e - s, $1 + $2 }' "$T/scan.time"
 }
-cold=; warm=
+cold=; warm=; base=
 for r in 1 2 3; do
 	rm -rf "$T/scan/.meta"
-	c=$(walltime "$IDEVICEBENCH" -c "$T/s.conf" firmware)
-	w=$(walltime "$IDEVICEBENCH" -c "$T/s.conf" firmware)
-	cold="$cold $c"; warm="$warm $w"
+	cold="$cold $(timed "$IDEVICEBENCH" -c "$T/s.conf" firmware)"
+	warm="$warm $(timed "$IDEVICEBENCH" -c "$T/s.conf" firmware)"
+	# IDB_BASELINE=BINARY: another build's scan of the same files, alternated with ours
+	[ -n "${IDB_BASELINE:-}" ] && base="$base $(timed "$IDB_BASELINE" -c "$T/s.conf" firmware)"
 done
 msz=$(unzip -l "$T/scan/f1.ipsw" BuildManifest.plist | awk 'NR == 4 { print $1 }')
 fsz=$(stat -c %s "$T/scan/f1.ipsw")
@@ -200,10 +203,11 @@ echo "### Library scan"
 echo
 echo "$N IPSWs of $((fsz / 1048576)) MiB, each with a $(awk -v m="$msz" 'BEGIN { printf "%.1f", m / 1e6 }') MB BuildManifest.plist (38 build identities, as real ones); goal < 1 s"
 echo
-echo "| \`idevicebench firmware\` | run 1 | run 2 | run 3 |"
+echo "| \`idevicebench firmware\`, wall / CPU s | run 1 | run 2 | run 3 |"
 echo "|---|---|---|---|"
-echo "| scan cache cold (dir/.meta/.scan removed), s |$(printf ' %s |' $cold)"
-echo "| scan cache warm, s |$(printf ' %s |' $warm)"
+[ -n "$base" ] && echo "| $(basename "$IDB_BASELINE") (baseline) |$(printf ' %s %s %s |' $base)"
+echo "| scan cache cold (dir/.meta/.scan removed) |$(printf ' %s %s %s |' $cold)"
+echo "| scan cache warm |$(printf ' %s %s %s |' $warm)"
 echo
 if read -r ln lp lsecs lwall lhand <"$T/lat.out" && [ "$ln" -gt 0 ]; then
 	echo "The bench (\`idevicebench serve\` under benchsim), its library empty at start, then $N files renamed into it: the scan read $lp manifests in $lsecs s on its worker threads ($lwall s from the rename to the log line, ev_stat included); handing the result to the loop (join, swap, the bench's callback: index, header, schedule) took $lhand ms. A JSON client on the control socket sent a command every 5 ms and timed the bench's answer (goal: no stall over 20 ms):"
