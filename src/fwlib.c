@@ -398,19 +398,48 @@ cache_parse(char *buf, struct fwlib_entry *e)
 	return (true);
 }
 
-/* What dir/.meta/.scan/NAME says about e (whose key is set), if it says it of this very file. */
-static bool
-cache_load(const char *dir, const char *name, struct fwlib_entry *e)
+/*
+ * dir/.meta/.scan, opened step by step without following a symbolic link,
+ * so that records are only ever read, written and removed in that very
+ * folder (a library others can write to cannot point them elsewhere).
+ * create: make the folders when missing. The fd, or -1 with errno.
+ */
+static int
+cache_dir_open(const char *dir, bool create)
 {
-	char		 p[PATH_MAX], buf[CACHE_MAX + 2];
+	const int	 fl = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	const char	*sub[] = { ".meta", ".scan" };
+	int		 d, next, saved;
+
+	if ((d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	for (size_t i = 0; i < 2; i++) {
+		next = openat(d, sub[i], fl);
+		if (next == -1 && errno == ENOENT && create &&
+		    (mkdirat(d, sub[i], 0755) == 0 || errno == EEXIST))
+			next = openat(d, sub[i], fl);
+		saved = errno;
+		close(d);
+		if ((d = next) == -1) {
+			errno = saved;
+			return (-1);
+		}
+	}
+	return (d);
+}
+
+/* What .scan/NAME says about e (whose key is set), if it says it of this very file. */
+static bool
+cache_load(int sfd, const char *name, struct fwlib_entry *e)
+{
+	char		 buf[CACHE_MAX + 2];
 	struct stat	 st;
 	size_t		 len = 0;
 	ssize_t		 r;
 	int		 fd;
 
-	if ((size_t)snprintf(p, sizeof(p), "%s/.meta/.scan/%s", dir, name) >= sizeof(p))
-		return (false);
-	if ((fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) == -1)
+	if (sfd == -1 ||
+	    (fd = openat(sfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)) == -1)
 		return (false);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > CACHE_MAX) {
 		close(fd);
@@ -431,41 +460,23 @@ cache_load(const char *dir, const char *name, struct fwlib_entry *e)
 	return (cache_parse(buf, e));
 }
 
-/* Write e's record (temp file, then rename). 0, or -1 with errno. */
+/* Write e's record into .scan/NAME (a temp file, then rename). 0, or -1 with errno. */
 static int
-cache_store(const char *dir, const char *name, const struct fwlib_entry *e)
+cache_store(int sfd, const char *name, const struct fwlib_entry *e)
 {
-	char	 p[PATH_MAX], tmp[PATH_MAX];
-	FILE	*f;
-	size_t	 k;
-	int	 fd, saved;
+	static atomic_uint	 seq;
+	char			 tmp[64];
+	FILE			*f;
+	size_t			 k;
+	int			 fd, saved;
 
-	if ((size_t)snprintf(p, sizeof(p), "%s/.meta/.scan/%s", dir, name) >= sizeof(p) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.meta/.scan/.tmpXXXXXX", dir) >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
+	snprintf(tmp, sizeof(tmp), ".tmp.%ld.%u", (long)getpid(), atomic_fetch_add(&seq, 1));
+	if ((fd = openat(sfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) == -1)
 		return (-1);
-	}
-	if ((fd = mkstemp(tmp)) == -1) {
-		char m[PATH_MAX];
-
-		if (errno != ENOENT)
-			return (-1);
-		snprintf(m, sizeof(m), "%s/.meta", dir);
-		if (mkdir(m, 0755) != 0 && errno != EEXIST)
-			return (-1);
-		snprintf(m, sizeof(m), "%s/.meta/.scan", dir);
-		if (mkdir(m, 0755) != 0 && errno != EEXIST)
-			return (-1);
-		/* mkstemp() wrote its try into the template */
-		snprintf(tmp, sizeof(tmp), "%s/.meta/.scan/.tmpXXXXXX", dir);
-		if ((fd = mkstemp(tmp)) == -1)
-			return (-1);
-	}
-	fchmod(fd, 0644);
 	if ((f = fdopen(fd, "w")) == NULL) {
 		saved = errno;
 		close(fd);
-		unlink(tmp);
+		unlinkat(sfd, tmp, 0);
 		errno = saved;
 		return (-1);
 	}
@@ -478,11 +489,13 @@ cache_store(const char *dir, const char *name, const struct fwlib_entry *e)
 	} else
 		fprintf(f, "bad %s\n", e->reason);
 	fprintf(f, "end\n");
+	errno = 0;
 	/* an empty folder where the record goes is not ours to keep */
 	if (ferror(f) | (fclose(f) != 0) ||
-	    (rename(tmp, p) != 0 && (errno != EISDIR || rmdir(p) != 0 || rename(tmp, p) != 0))) {
+	    (renameat(sfd, tmp, sfd, name) != 0 && (errno != EISDIR ||
+	    unlinkat(sfd, name, AT_REMOVEDIR) != 0 || renameat(sfd, tmp, sfd, name) != 0))) {
 		saved = errno ? errno : EIO;
-		unlink(tmp);
+		unlinkat(sfd, tmp, 0);
 		errno = saved;
 		return (-1);
 	}
@@ -497,17 +510,22 @@ name_cmp(const void *a, const void *b)
 
 /* Remove the records of files that are gone, and temp files a crash left. */
 static void
-cache_prune(const char *dir, char (*raw)[256], size_t n)
+cache_prune(int sfd, char (*raw)[256], size_t n)
 {
-	char		 p[PATH_MAX], f[PATH_MAX + 256], **names;
+	char		**names;
 	DIR		*d;
 	struct dirent	*de;
 	struct stat	 st;
 	const char	*key;
 	size_t		 i;
+	int		 fd;
 
-	if ((size_t)snprintf(p, sizeof(p), "%s/.meta/.scan", dir) >= sizeof(p) || (d = opendir(p)) == NULL)
+	if (sfd == -1 || (fd = dup(sfd)) == -1)
 		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
 	if ((names = calloc(n + 1, sizeof(*names))) == NULL) {
 		closedir(d);
 		return;
@@ -515,18 +533,19 @@ cache_prune(const char *dir, char (*raw)[256], size_t n)
 	for (i = 0; i < n; i++)
 		names[i] = raw[i];
 	qsort(names, n, sizeof(*names), name_cmp);
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(f, sizeof(f), "%s/%s", p, de->d_name);
 		if (strncmp(de->d_name, ".tmp", 4) == 0) {
-			if (lstat(f, &st) == 0 && time(NULL) - st.st_mtime > 600)
-				unlink(f);
+			if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    time(NULL) - st.st_mtime > 600)
+				unlinkat(sfd, de->d_name, 0);
 			continue;
 		}
 		key = de->d_name;
 		if (bsearch(&key, names, n, sizeof(*names), name_cmp) == NULL)
-			unlink(f);
+			unlinkat(sfd, de->d_name, 0);
 	}
 	free(names);
 	closedir(d);
@@ -545,6 +564,8 @@ struct scan_job {
 	atomic_size_t		 next;
 	atomic_size_t		 stored;
 	atomic_bool		 nowrite;	/* the cache cannot be written: stop trying */
+	pthread_mutex_t		 lock;		/* guards sfd's creation */
+	int			 sfd;		/* dir/.meta/.scan, -1 until there is one */
 };
 
 /* Store e's record unless the folder refused an earlier one. */
@@ -552,10 +573,18 @@ static void
 scan_store(struct scan_job *j, size_t i)
 {
 	struct fwlib_entry	*e = &j->v[i];
+	int			 sfd;
 
 	if (atomic_load(&j->nowrite) || j->racy[i] || e->key[0] == '\0')
 		return;
-	if (cache_store(j->dir, j->raw[i], e) == 0) {
+	pthread_mutex_lock(&j->lock);
+	if (j->sfd == -1 && (j->sfd = cache_dir_open(j->dir, true)) == -1)
+		atomic_store(&j->nowrite, true);
+	sfd = j->sfd;
+	pthread_mutex_unlock(&j->lock);
+	if (sfd == -1)
+		return;
+	if (cache_store(sfd, j->raw[i], e) == 0) {
 		e->cached = true;
 		atomic_fetch_add(&j->stored, 1);
 	} else if (errno == EROFS || errno == EACCES || errno == EPERM || errno == ENOSPC ||
@@ -701,6 +730,8 @@ fwlib_scan(const char *dir, const struct fwlib_entry *prev, size_t nprev,
 	}
 	memset(&j, 0, sizeof(j));
 	j.dir = dir;
+	pthread_mutex_init(&j.lock, NULL);
+	j.sfd = cache_dir_open(dir, false);
 	j.v = v;
 	j.raw = raw;
 	j.racy = racy;
@@ -720,7 +751,7 @@ fwlib_scan(const char *dir, const struct fwlib_entry *prev, size_t nprev,
 			if (!e->cached)
 				scan_store(&j, i);	/* was too fresh to keep when read */
 			sst.reused++;
-		} else if (cache_load(dir, raw[i], e)) {
+		} else if (cache_load(j.sfd, raw[i], e)) {
 			e->cached = true;
 			sst.cached++;
 		} else
@@ -744,7 +775,10 @@ fwlib_scan(const char *dir, const struct fwlib_entry *prev, size_t nprev,
 	sst.parsed = ntodo;
 	sst.stored = atomic_load(&j.stored);
 	if (!truncated && !atomic_load(&j.nowrite))
-		cache_prune(dir, raw, n);
+		cache_prune(j.sfd, raw, n);
+	if (j.sfd != -1)
+		close(j.sfd);
+	pthread_mutex_destroy(&j.lock);
 
 	for (i = 0; i < n; i++) {
 		e = &v[i];

@@ -155,6 +155,26 @@ touch -d '-1 minute' "$L/f.ipsw"
 scan f.ipsw build >/dev/null
 check "... and cached once it is older" [ -e "$L/.meta/.scan/f.ipsw" ]
 
+# .meta/.scan (or .meta) a symbolic link elsewhere: records are never written or removed there
+mkdir -p "$T/elsewhere"
+echo precious >"$T/elsewhere/victim"
+rm -rf "$L/.meta/.scan"
+ln -s "$T/elsewhere" "$L/.meta/.scan"
+check "with .meta/.scan a symbolic link, the scan still works (b.ipsw read: its damage shows)" \
+	[ "$(scan b.ipsw usable)" = false ]
+check "... and removes nothing where it points" [ "$(cat "$T/elsewhere/victim")" = precious ]
+check "... and writes nothing there" [ "$(ls -A "$T/elsewhere")" = victim ]
+rm -f "$L/.meta/.scan"
+mv "$L/.meta" "$T/realmeta"
+ln -s "$T/elsewhere" "$L/.meta"
+mkdir -p "$T/elsewhere/.scan"
+echo precious >"$T/elsewhere/.scan/victim"
+scan b.ipsw build >/dev/null
+check "with .meta a symbolic link: nothing removed or written through it" \
+	[ "$(cat "$T/elsewhere/.scan/victim")" = precious ] && [ "$(ls -A "$T/elsewhere/.scan")" = victim ]
+rm -f "$L/.meta"
+mv "$T/realmeta" "$L/.meta"
+
 # a library whose .meta cannot be written (a file where the folder would be)
 L2="$T/lib2"
 mkdir -p "$L2"
