@@ -57,6 +57,7 @@
 #define FWDL_BUF_SIZE		(512u << 10)	/* curl's own buffer size (easy_new) */
 #define FWDL_BUFS		32	/* data buffers in flight, all transfers: 16 MiB */
 #define FWDL_SLICE		(128u << 10)	/* written and hashed while in the cache */
+#define FWDL_WRITEBACK		(8u << 20)	/* start writing to disk every 8 MiB */
 
 struct fwdl_eng;
 
@@ -124,6 +125,7 @@ struct xfer {
 	unsigned long long	 wpos;		/* file offset of the next byte received */
 	int			 pending;	/* jobs queued or running */
 	int			 hfail;		/* worker side: a write failed, later data is dropped */
+	unsigned long long	 flushed;	/* worker side: writeback asked for up to here */
 	bool			 paused;	/* CURL_WRITEFUNC_PAUSE: waiting for a buffer */
 	curl_socket_t		 held_fd;	/* its socket, unwatched meanwhile */
 	bool			 done_wait;	/* the transfer ended: file_done once pending is 0 */
@@ -324,6 +326,16 @@ hjob_run(struct hjob *j)
 				EVP_DigestUpdate(x->h256, j->buf + done, n);
 			done += n;
 		}
+		/*
+		 * Start writing to disk now: the kernel would wait for 10% of
+		 * memory to be dirty (GBs), and the fsync before the rename then
+		 * waited for the whole file (0.5 s per 512 MiB here).
+		 */
+		if (j->off + j->len >= x->flushed + FWDL_WRITEBACK) {
+			(void)sync_file_range(x->fd, (off_t)x->flushed, (off_t)(j->off + j->len - x->flushed),
+			    SYNC_FILE_RANGE_WRITE);
+			x->flushed = j->off + j->len;
+		}
 join:
 		/* the buffer goes back to the loop only when both digests are done with it */
 		if (two) {
@@ -336,6 +348,7 @@ join:
 	case HOP_RESET:
 		/* the server ignored Range: what it sends starts at byte 0 */
 		x->hfail = 0;
+		x->flushed = 0;
 		if (ftruncate(x->fd, 0) != 0)
 			x->hfail = j->err = errno;
 		EVP_DigestInit_ex(x->h1, EVP_sha1(), NULL);
@@ -345,6 +358,7 @@ join:
 	case HOP_REHASH:
 		/* a restart: what is on disk is hashed again, so the hash covers every byte */
 		x->hfail = 0;
+		x->flushed = j->off;
 		EVP_DigestInit_ex(x->h1, EVP_sha1(), NULL);
 		if (x->h256)
 			EVP_DigestInit_ex(x->h256, EVP_sha256(), NULL);
