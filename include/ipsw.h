@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct ev_loop;
 
@@ -32,9 +33,11 @@ struct ipsw_info {
 
 /* Read BuildManifest.plist of an IPSW (zip) or an extracted directory. 0, or -1 with a one-line err. */
 int ipsw_read_info(const char *path, struct ipsw_info *out, char *err, size_t errlen);
-/* As ipsw_read_info, and each(arg, root) with the parsed BuildManifest (a plist_t). */
-int ipsw_read_info_with(const char *path, struct ipsw_info *out, void (*each)(void *, void *),
-    void *arg, char *err, size_t errlen);
+/* One build identity's (ApChipID, ApBoardID). */
+typedef void (*ipsw_id_cb)(void *arg, uint32_t cpid, uint32_t bdid);
+/* As ipsw_read_info, and id(arg, chip, board) for each build identity that names both, in order. */
+int ipsw_read_info_ids(const char *path, struct ipsw_info *out, ipsw_id_cb id, void *arg,
+    char *err, size_t errlen);
 
 /*
  * Where idevicerestore 1.0.0 run with -C cache_dir looks for the extracted

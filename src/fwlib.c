@@ -62,63 +62,20 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "0x8010" or an integer node; UINT32_MAX+1 when absent or malformed. */
-static unsigned long long
-id_value(plist_t n)
-{
-	const char		*s;
-	char			*end;
-	uint64_t		 len = 0, u = 0;
-	unsigned long long	 v;
-
-	if (n == NULL)
-		return (1ULL << 32);
-	if (plist_get_node_type(n) == PLIST_UINT) {
-		plist_get_uint_val(n, &u);
-		return (u <= 0xffffffffULL ? u : (1ULL << 32));
-	}
-	if (plist_get_node_type(n) != PLIST_STRING || (s = plist_get_string_ptr(n, &len)) == NULL ||
-	    strlen(s) != len || len == 0 || len > 18)
-		return (1ULL << 32);
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno != 0 || *end != '\0' || v > 0xffffffffULL)
-		return (1ULL << 32);
-	return (v);
-}
-
-/* The (ApChipID, ApBoardID) pairs of a parsed manifest's build identities. */
+/* A build identity's (ApChipID, ApBoardID): kept once each, up to FW_MAX_IDS. */
 static void
-ids_cb(void *arg, void *rootp)
+ids_cb(void *arg, uint32_t c, uint32_t d)
 {
 	struct fw_build	*b = arg;
-	plist_t		 root = rootp, ids, id;
-	uint32_t	 i, n;
+	size_t		 k;
 
-	if (root == NULL || plist_get_node_type(root) != PLIST_DICT ||
-	    (ids = plist_dict_get_item(root, "BuildIdentities")) == NULL ||
-	    plist_get_node_type(ids) != PLIST_ARRAY)
-		return;
-	n = plist_array_get_size(ids);
-	for (i = 0; i < n; i++) {
-		unsigned long long c, d;
-		size_t k;
-
-		id = plist_array_get_item(ids, i);
-		if (id == NULL || plist_get_node_type(id) != PLIST_DICT)
-			continue;
-		c = id_value(plist_dict_get_item(id, "ApChipID"));
-		d = id_value(plist_dict_get_item(id, "ApBoardID"));
-		if (c > 0xffffffffULL || d > 0xffffffffULL)
-			continue;
-		for (k = 0; k < b->nids; k++)
-			if (b->ids[k].cpid == c && b->ids[k].bdid == d)
-				break;
-		if (k == b->nids && b->nids < FW_MAX_IDS) {
-			b->ids[b->nids].cpid = (uint32_t)c;
-			b->ids[b->nids].bdid = (uint32_t)d;
-			b->nids++;
-		}
+	for (k = 0; k < b->nids; k++)
+		if (b->ids[k].cpid == c && b->ids[k].bdid == d)
+			return;
+	if (b->nids < FW_MAX_IDS) {
+		b->ids[b->nids].cpid = c;
+		b->ids[b->nids].bdid = d;
+		b->nids++;
 	}
 }
 
@@ -135,7 +92,7 @@ fwlib_read_ipsw(const char *path, struct fw_build *b, char *err, size_t errlen)
 	memset(b, 0, sizeof(*b));
 	text_copy(b->path, path, sizeof(b->path));
 	/* the same checks the bench always made of its one IPSW */
-	if (ipsw_read_info_with(path, &info, ids_cb, b, err, errlen) != 0) {
+	if (ipsw_read_info_ids(path, &info, ids_cb, b, err, errlen) != 0) {
 		b->nids = 0;
 		return (-1);
 	}

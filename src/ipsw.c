@@ -27,6 +27,7 @@
 
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -397,20 +398,13 @@ dict_get(plist_t dict, const char *key, plist_type type)
 	return (n);
 }
 
-/* Add an OS path (checked) unless present; put it first when primary. */
-static int
-oslist_add(struct ipsw_oslist *l, plist_t node, bool primary, char *err, size_t errlen)
+/* Add an OS path p of len bytes (checked) unless present; put it first when primary. */
+int
+ipsw_oslist_add(struct ipsw_oslist *l, const char *p, size_t len, bool primary, char *err, size_t errlen)
 {
-	const char	*p;
-	uint64_t	 len = 0;
 	char		 tmp[256];
 	int		 i;
 
-	if (plist_get_node_type(node) != PLIST_STRING ||
-	    (p = plist_get_string_ptr(node, &len)) == NULL) {
-		text_errf(err, errlen, "BuildManifest.plist: OS Path is not a string");
-		return (-1);
-	}
 	if (strlen(p) != len || path_check(p) != 0) {
 		text_errf(err, errlen, "BuildManifest.plist: unsafe OS path (absolute, \"..\", NUL, control character or too long)");
 		return (-1);
@@ -433,6 +427,79 @@ oslist_add(struct ipsw_oslist *l, plist_t node, bool primary, char *err, size_t 
 		text_copy(l->path[0], tmp, sizeof(l->path[0]));
 	}
 	return (0);
+}
+
+static int
+oslist_add(struct ipsw_oslist *l, plist_t node, bool primary, char *err, size_t errlen)
+{
+	const char	*p;
+	uint64_t	 len = 0;
+
+	if (plist_get_node_type(node) != PLIST_STRING ||
+	    (p = plist_get_string_ptr(node, &len)) == NULL) {
+		text_errf(err, errlen, "BuildManifest.plist: OS Path is not a string");
+		return (-1);
+	}
+	return (ipsw_oslist_add(l, p, (size_t)len, primary, err, errlen));
+}
+
+/* An ApChipID/ApBoardID string ("0x8015", as strtoull base 0 reads it); > UINT32_MAX when malformed. */
+unsigned long long
+ipsw_id_string(const char *s, size_t len)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	if (strlen(s) != len || len == 0 || len > 18)
+		return (1ULL << 32);
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno != 0 || *end != '\0' || v > 0xffffffffULL)
+		return (1ULL << 32);
+	return (v);
+}
+
+/* A string or integer node; UINT32_MAX+1 when absent or malformed. */
+static unsigned long long
+id_value(plist_t n)
+{
+	const char	*s;
+	uint64_t	 len = 0, u = 0;
+
+	if (n == NULL)
+		return (1ULL << 32);
+	if (plist_get_node_type(n) == PLIST_UINT) {
+		plist_get_uint_val(n, &u);
+		return (u <= 0xffffffffULL ? u : (1ULL << 32));
+	}
+	if (plist_get_node_type(n) != PLIST_STRING || (s = plist_get_string_ptr(n, &len)) == NULL)
+		return (1ULL << 32);
+	return (ipsw_id_string(s, (size_t)len));
+}
+
+/* id(arg, chip, board) for each build identity that names both, in order. */
+static void
+manifest_ids(plist_t root, ipsw_id_cb id, void *arg)
+{
+	plist_t		 ids, one;
+	uint32_t	 i, n;
+
+	if (root == NULL || plist_get_node_type(root) != PLIST_DICT ||
+	    (ids = plist_dict_get_item(root, "BuildIdentities")) == NULL ||
+	    plist_get_node_type(ids) != PLIST_ARRAY)
+		return;
+	n = plist_array_get_size(ids);
+	for (i = 0; i < n; i++) {
+		unsigned long long c, d;
+
+		one = plist_array_get_item(ids, i);
+		if (one == NULL || plist_get_node_type(one) != PLIST_DICT)
+			continue;
+		c = id_value(plist_dict_get_item(one, "ApChipID"));
+		d = id_value(plist_dict_get_item(one, "ApBoardID"));
+		if (c <= 0xffffffffULL && d <= 0xffffffffULL)
+			id(arg, (uint32_t)c, (uint32_t)d);
+	}
 }
 
 static int
@@ -522,8 +589,41 @@ manifest_parse(plist_t root, struct ipsw_info *out, struct ipsw_oslist *l, char 
 	return (0);
 }
 
+/* A manifest's bytes: version, build, product types, OS paths (no sizes), identities. 0, or -1 with err. */
+int
+ipsw_manifest_read(const char *buf, size_t len, struct ipsw_info *out, struct ipsw_oslist *l,
+    ipsw_id_cb id, void *arg, char *err, size_t errlen)
+{
+	plist_t	 root = NULL;
+	bool	 is_dir = out->is_dir;
+	int	 rc = -1;
+
+	/* the common XML manifest without libplist's tree; anything else, or any doubt: libplist */
+	if (!ipsw_xml_disabled && ipsw_xml_read(buf, len, out, l, id, arg) == 0)
+		return (0);
+	memset(out, 0, sizeof(*out));
+	out->is_dir = is_dir;
+	memset(l, 0, sizeof(*l));
+	if (len > UINT32_MAX)
+		goto out;
+	plist_from_memory(buf, (uint32_t)len, &root);
+	if (root == NULL) {
+		text_errf(err, errlen, "BuildManifest.plist is not a property list");
+		goto out;
+	}
+	if (manifest_parse(root, out, l, err, errlen) != 0)
+		goto out;
+	if (id != NULL)
+		manifest_ids(root, id, arg);
+	rc = 0;
+out:
+	if (root != NULL)
+		plist_free(root);
+	return (rc);
+}
+
 static int read_all(const char *, struct ipsw_info *, struct ipsw_oslist *,
-    void (*)(void *, void *), void *, char *, size_t);
+    ipsw_id_cb, void *, char *, size_t);
 
 /* Open, read and parse; fills info and the OS list with sizes. */
 int
@@ -532,24 +632,23 @@ ipsw_read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l, ch
 	return (read_all(path, out, l, NULL, NULL, err, errlen));
 }
 
-/* As ipsw_read_info, and each(arg, root) with the parsed manifest (a plist_t), parsed once. */
+/* As ipsw_read_info, and id(arg, chip, board) for each build identity, the manifest read once. */
 int
-ipsw_read_info_with(const char *path, struct ipsw_info *out, void (*each)(void *, void *), void *arg,
+ipsw_read_info_ids(const char *path, struct ipsw_info *out, ipsw_id_cb id, void *arg,
     char *err, size_t errlen)
 {
 	struct ipsw_oslist	 l;
 
 	if (out == NULL)
 		return (-1);
-	return (read_all(path, out, &l, each, arg, err, errlen));
+	return (read_all(path, out, &l, id, arg, err, errlen));
 }
 
 static int
 read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l,
-    void (*each)(void *, void *), void *arg, char *err, size_t errlen)
+    ipsw_id_cb id, void *arg, char *err, size_t errlen)
 {
 	struct ipsw_src	 s;
-	plist_t		 root = NULL;
 	char		*buf;
 	size_t		 len;
 	int		 i, rc = -1;
@@ -564,16 +663,10 @@ read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l,
 		return (-1);
 	if ((buf = src_read(&s, IPSW_MANIFEST, IPSW_MAX_MANIFEST, &len, err, errlen)) == NULL)
 		goto out;
-	plist_from_memory(buf, (uint32_t)len, &root);
+	i = ipsw_manifest_read(buf, len, out, l, id, arg, err, errlen);
 	free(buf);
-	if (root == NULL) {
-		text_errf(err, errlen, "BuildManifest.plist is not a property list");
+	if (i != 0)
 		goto out;
-	}
-	if (manifest_parse(root, out, l, err, errlen) != 0)
-		goto out;
-	if (each != NULL)
-		each(arg, root);
 	for (i = 0; i < l->n; i++) {
 		if (src_size(&s, l->path[i], &l->size[i], err, errlen) != 0)
 			goto out;
@@ -586,8 +679,6 @@ read_all(const char *path, struct ipsw_info *out, struct ipsw_oslist *l,
 		out->os_size = l->size[0];
 	rc = 0;
 out:
-	if (root != NULL)
-		plist_free(root);
 	ipsw_src_close(&s);
 	if (rc != 0) {
 		bool d = out->is_dir;
