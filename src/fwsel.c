@@ -503,8 +503,9 @@ evict(struct fwsel *f, unsigned long long need, const char *self)
 		    !shared_folder(f, e, n, at, gone, m, folder) && ipsw_cache_remove(folder) != 0)
 			log_warn("firmware: cannot remove the extraction cache %s of %s: %s", folder,
 			    x->name, strerror(errno));
-		log_info("firmware: %s evicted with its extraction cache (%llu MB and %llu MB, "
-		    "keep = %llu MB)", x->name, x->size >> 20, it[k].cache >> 20, f->cfg->fw_keep >> 20);
+		log_info("firmware: %s evicted with its extraction cache (%.1f MB and %.1f MB, "
+		    "keep = %.1f MB)", x->name, x->size / 1048576.0, it[k].cache / 1048576.0,
+		    f->cfg->fw_keep / 1048576.0);
 	}
 	if (removed > 0)
 		fwlib_rescan(f->lib);

@@ -294,10 +294,10 @@ runner_fw_prepared(struct bench *b, const char *path)
 	 */
 	if ((over = fwsel_make_room(b->fw, path, p->info.os_size)) > 0) {
 		p->done = true;
-		bench_error(b, "not extracting the filesystem of %s once for all restores: its %llu MB "
-		    "would exceed keep = %llu MB by %llu MB and nothing can be evicted; each restore "
-		    "extracts it itself", path, p->info.os_size >> 20, b->cfg->fw_keep >> 20,
-		    (over + (1ULL << 20) - 1) >> 20);
+		bench_error(b, "not extracting the filesystem of %s once for all restores: its %.1f MB "
+		    "would exceed keep = %.1f MB by %.1f MB and nothing can be evicted; each restore "
+		    "extracts it itself", path, p->info.os_size / 1048576.0, b->cfg->fw_keep / 1048576.0,
+		    over / 1048576.0);
 		return (true);
 	}
 	p->prep = ipsw_prepare_start(b->loop, path, b->cfg->cache_dir, &p->info, prep_progress_cb,
