@@ -581,8 +581,6 @@ worker(void *arg)
 		finish(p, EIO, msg);
 		return (NULL);
 	}
-	if (!is_dir)
-		write_mark(p);
 	for (i = 0; i < l.n && rc == 0; i++) {
 		bool d = false, o = false;
 
@@ -594,6 +592,9 @@ worker(void *arg)
 		p->done_bytes += l.size[i];
 	}
 	ipsw_src_close(&s);
+	/* a failed extraction leaves nothing behind, not even the mark */
+	if (rc == 0 && !is_dir)
+		write_mark(p);
 	if (rc == 0) {
 		ipsw_cache_path(p->ipsw, cache, l.path[0], where, sizeof(where));
 		snprintf(msg, sizeof(msg), "%s %s (%.1f MB)%s",
