@@ -395,7 +395,17 @@ orphans(struct fwsel *f)
 	char		 folder[PATH_MAX], owner[PATH_MAX], mine[PATH_MAX], *slash;
 	size_t		 n = strlen(f->cfg->fw_dir);
 
-	if (f->cfg->cache_dir[0] == '\0' || n == 0 || (d = opendir(f->cfg->cache_dir)) == NULL)
+	if (f->cfg->cache_dir[0] == '\0' || n == 0 || !fwlib_ready(f->lib))
+		return;
+	/*
+	 * An unmounted library disk leaves an empty folder where every file
+	 * seems deleted: only a library that shows its .meta (written at the
+	 * first download or restore) is believed.
+	 */
+	snprintf(folder, sizeof(folder), "%s/.meta", f->cfg->fw_dir);
+	if (lstat(folder, &st) != 0 || !S_ISDIR(st.st_mode))
+		return;
+	if ((d = opendir(f->cfg->cache_dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
