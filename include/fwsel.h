@@ -56,8 +56,6 @@ void fwsel_suspect(struct fwsel *, const char *path);
  * still over keep (nothing else may go).
  */
 unsigned long long fwsel_make_room(struct fwsel *, const char *path, unsigned long long need);
-/* Bytes the keep budget counts now (downloads and their caches); *cache: the caches' part. */
-unsigned long long fwsel_budget(const struct fwsel *, unsigned long long *cache);
 /* Bytes on disk of a library IPSW's extraction cache as keep counts it (also without a bench). */
 unsigned long long fwsel_cache_bytes(const struct config *, const char *ipsw);
 /* Usable builds in the library. */

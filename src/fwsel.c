@@ -547,30 +547,6 @@ fwsel_make_room(struct fwsel *f, const char *path, unsigned long long need)
 	return (evict(f, need > have ? need - have : 0, path));
 }
 
-/* Bytes the keep budget counts now: downloads, and their caches in *cache. */
-unsigned long long
-fwsel_budget(const struct fwsel *f, unsigned long long *cache)
-{
-	const struct fwlib_entry	*e;
-	size_t				 n, i;
-	char				 folder[PATH_MAX];
-	unsigned long long		 t = 0, c = 0;
-
-	if (f != NULL) {
-		e = fwlib_entries(f->lib, &n);
-		for (i = 0; i < n; i++) {
-			if (!e[i].downloaded || e[i].is_dir)
-				continue;
-			t += e[i].size;
-			if (cache_folder(f, e[i].b.path, folder, sizeof(folder)))
-				c += ipsw_cache_size(folder);
-		}
-	}
-	if (cache != NULL)
-		*cache = c;
-	return (t + c);
-}
-
 /* Start or follow what fetches firmware for a model; WAIT or NONE. */
 static enum fwsel_answer
 fetch_for(struct fwsel *f, const struct fw_phone *ph, bool retry, char *reason, size_t reasonlen)
