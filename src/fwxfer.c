@@ -1115,11 +1115,21 @@ file_verified(struct xfer *x, struct hjob *j)
 	}
 	close(x->fd);
 	x->fd = -1;
+	/*
+	 * What we know of the file first, then the file: the library notices
+	 * the rename on the console's thread at once, and must find its SHA1
+	 * and "downloaded" already there (else a restore records no SHA1).
+	 */
+	fwlib_meta_write(x->m->dir, x->name, sha1, true);
 	if (rename(x->part, x->final) != 0) {
-		file_fail(x, false, "%s: cannot move into the library: %s", x->name, strerror(errno));
+		char	 meta[PATH_MAX];
+		int	 e = errno;
+
+		snprintf(meta, sizeof(meta), "%s/.meta/%s", x->m->dir, x->name);
+		unlink(meta);
+		file_fail(x, false, "%s: cannot move into the library: %s", x->name, strerror(e));
 		return;
 	}
-	fwlib_meta_write(x->m->dir, x->name, sha1, true);
 	text_copy(x->st.path, x->final, sizeof(x->st.path));
 	text_copy(x->st.sha1, sha1, sizeof(x->st.sha1));
 	x->st.state = FWDL_READY;
