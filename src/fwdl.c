@@ -59,6 +59,7 @@
 #define FWDL_SLICE		(128u << 10)	/* written and hashed while in the cache */
 
 struct fwdl;
+struct relay;
 
 struct sockw {
 	ev_io		 io;
@@ -138,7 +139,7 @@ struct fwdl {
 	char			 dir[PATH_MAX];
 	char			 index_url[512];
 	struct fwdl_options	 opt;
-	fwdl_status_cb		 cb;
+	fwdl_status_cb		 cb;		/* the engine's reports: relay_status */
 	void			*arg;
 	struct xfer		*xfers;
 	struct xfer		*dead;
@@ -150,6 +151,14 @@ struct fwdl {
 	bool			 th_up;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
+
+	/* the SHA256 helper: one data buffer at a time, handed over by the worker */
+	pthread_t		 th2;
+	bool			 th2_up;
+	pthread_mutex_t		 mu2;
+	pthread_cond_t		 cv2;
+	struct hjob		*h2_job;	/* set by the worker, cleared by the helper when hashed */
+	bool			 h2_stop;
 	struct hjob		*q, **q_tail;		/* to the worker */
 	struct hjob		*done, **done_tail;	/* back to the loop */
 	bool			 stop;
@@ -159,6 +168,20 @@ struct fwdl {
 	int			 max_bufs;		/* FWDL_BUFS, or IDB_FWDL_BUFS (tests) */
 	int			 nfree;			/* on free_bufs */
 	int			 inflight;		/* jobs not back yet: they hold a loop ref */
+
+	/* the network thread runs the engine above on loop; callers are on main_loop */
+	struct ev_loop		*main_loop;
+	pthread_t		 net;
+	bool			 net_up;
+	pthread_mutex_t		 lk;		/* the engine; the network thread drops it to poll */
+	ev_async		 wake;		/* on loop: a caller changed watchers, or quit */
+	bool			 quit;
+	fwdl_status_cb		 ucb;		/* the caller's, run on main_loop */
+	void			*uarg;
+	pthread_mutex_t		 qmu;
+	struct relay		*rq, **rq_tail;	/* to main_loop */
+	ev_async		 deliver;	/* on main_loop */
+	bool			 held;		/* main_loop referenced while busy */
 };
 
 static void check_done(struct fwdl *);
@@ -458,10 +481,12 @@ static void
 hjob_run(struct hjob *j)
 {
 	struct xfer		*x = j->x;
+	struct fwdl		*m = x->m;
 	unsigned char		 d[EVP_MAX_MD_SIZE];
 	unsigned		 dl;
 	size_t			 done = 0;
 	ssize_t			 w;
+	bool			 two;
 
 	switch (j->op) {
 	case HOP_DATA:
@@ -469,7 +494,15 @@ hjob_run(struct hjob *j)
 			j->err = x->hfail;
 			return;
 		}
-		/* slice by slice: write, SHA1 and SHA256 read it from the cache, not memory */
+		/* SHA256 of the whole buffer on the helper, meanwhile (it only reads the buffer) */
+		two = x->h256 != NULL && m->th2_up;
+		if (two) {
+			pthread_mutex_lock(&m->mu2);
+			m->h2_job = j;
+			pthread_cond_signal(&m->cv2);
+			pthread_mutex_unlock(&m->mu2);
+		}
+		/* slice by slice: write, then SHA1 reads it from the cache, not memory */
 		while (done < j->len) {
 			size_t	 n = j->len - done < FWDL_SLICE ? j->len - done : FWDL_SLICE, put = 0;
 
@@ -480,14 +513,22 @@ hjob_run(struct hjob *j)
 				if (w <= 0) {
 					/* part of this piece may be on disk, unhashed */
 					x->hfail = j->err = w == 0 ? ENOSPC : errno;
-					return;
+					goto join;
 				}
 				put += (size_t)w;
 			}
 			EVP_DigestUpdate(x->h1, j->buf + done, n);
-			if (x->h256)
+			if (x->h256 != NULL && !two)
 				EVP_DigestUpdate(x->h256, j->buf + done, n);
 			done += n;
+		}
+join:
+		/* the buffer goes back to the loop only when both digests are done with it */
+		if (two) {
+			pthread_mutex_lock(&m->mu2);
+			while (m->h2_job != NULL)
+				pthread_cond_wait(&m->cv2, &m->mu2);
+			pthread_mutex_unlock(&m->mu2);
 		}
 		return;
 	case HOP_RESET:
@@ -554,6 +595,37 @@ worker_main(void *arg)
 	return (NULL);
 }
 
+/*
+ * SHA256 on a second thread: with both digests on the worker, one core
+ * hashed 1 GiB in 1.2 s, longer than curl takes to receive and write it.
+ * The worker hands each data buffer over, writes it and takes its SHA1,
+ * then waits for the helper: the contexts are never touched by two
+ * threads at once, and control jobs (reset, rehash, finish) run on the
+ * worker alone, in order, with the helper idle.
+ */
+static void *
+helper_main(void *arg)
+{
+	struct fwdl	*m = arg;
+	struct hjob	*j;
+
+	pthread_mutex_lock(&m->mu2);
+	for (;;) {
+		while (m->h2_job == NULL && !m->h2_stop)
+			pthread_cond_wait(&m->cv2, &m->mu2);
+		if (m->h2_stop)
+			break;
+		j = m->h2_job;
+		pthread_mutex_unlock(&m->mu2);
+		EVP_DigestUpdate(j->x->h256, j->buf, j->len);
+		pthread_mutex_lock(&m->mu2);
+		m->h2_job = NULL;
+		pthread_cond_broadcast(&m->cv2);
+	}
+	pthread_mutex_unlock(&m->mu2);
+	return (NULL);
+}
+
 static int
 worker_start(struct fwdl *m)
 {
@@ -565,6 +637,12 @@ worker_start(struct fwdl *m)
 	/* signals stay with the loop thread */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* the helper first: the worker reads th2_up once it runs */
+	if (!m->th2_up && getenv("IDB_FWDL_ONE_HASHER") == NULL &&
+	    pthread_create(&m->th2, NULL, helper_main, m) == 0) {
+		pthread_setname_np(m->th2, "fwdl-sha256");
+		m->th2_up = true;
+	}
 	rc = pthread_create(&m->th, NULL, worker_main, m);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
@@ -974,9 +1052,9 @@ index_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	return (n);
 }
 
-/* Ask the index about a model; cb is called once on the loop. */
-int
-fwdl_index_get(struct fwdl *m, const char *identifier, fwdl_index_cb cb, void *arg)
+/* Ask the index about a model; cb is called once on the engine's loop. */
+static int
+eng_index_get(struct fwdl *m, const char *identifier, fwdl_index_cb cb, void *arg)
 {
 	struct xfer	*x;
 	char		 url[1024];
@@ -1354,8 +1432,8 @@ file_begin_hashed(struct xfer *x, char *err, size_t errlen)
 }
 
 /* Fetch one firmware into the library, once. */
-int
-fwdl_fetch(struct fwdl *m, const char *model, const struct fw_index_fw *fw, char *err, size_t errlen)
+static int
+eng_fetch(struct fwdl *m, const char *model, const struct fw_index_fw *fw, char *err, size_t errlen)
 {
 	struct xfer	*x;
 	char		 dir[PATH_MAX];
@@ -1428,9 +1506,8 @@ fwdl_fetch(struct fwdl *m, const char *model, const struct fw_index_fw *fw, char
 	return (0);
 }
 
-/* True when a download of this build is queued or running. */
-bool
-fwdl_busy(const struct fwdl *m, const char *build)
+static bool
+eng_busy(const struct fwdl *m, const char *build)
 {
 	const struct xfer	*x;
 
@@ -1440,8 +1517,8 @@ fwdl_busy(const struct fwdl *m, const char *build)
 	return (false);
 }
 
-int
-fwdl_active(const struct fwdl *m)
+static int
+eng_active(const struct fwdl *m)
 {
 	const struct xfer	*x;
 	int			 n = 0;
@@ -1451,79 +1528,254 @@ fwdl_active(const struct fwdl *m)
 	return (n);
 }
 
-/* A download manager on the loop. */
-struct fwdl *
-fwdl_new(struct ev_loop *loop, const char *dir, const char *index_url,
-    const struct fwdl_options *opt, fwdl_status_cb cb, void *arg)
+/* ---- the network thread ----------------------------------------------------- */
+
+/*
+ * The engine above runs on its own libev loop, on one thread for every
+ * transfer: libcurl's receive and the copy out of its buffer cost a tenth
+ * of a core per 100 MB/s, which the console's loop (keys, USB, restores)
+ * does not pay. The locking is libev's own pattern: the network thread
+ * holds m->lk except while it waits in the kernel (loop release/acquire
+ * callbacks); a caller takes m->lk, changes the engine, and wakes that
+ * loop (m->wake) so it watches what changed. What the engine reports
+ * (status, index answers) is copied into messages and handed to the
+ * caller's loop (m->deliver): callbacks run there, never on the network
+ * thread and never inside the call that started them.
+ */
+enum relay_kind { RELAY_STATUS, RELAY_INDEX };
+
+struct relay {
+	struct relay		*next;
+	enum relay_kind		 kind;
+	struct fwdl_status	 st;		/* RELAY_STATUS */
+	fwdl_index_cb		 icb;		/* RELAY_INDEX */
+	void			*iarg;
+	char			 identifier[32];
+	bool			 have_ix;
+	struct fw_index		 ix;
+	char			 err[512];
+};
+
+struct index_req {
+	struct fwdl		*m;
+	fwdl_index_cb		 cb;
+	void			*arg;
+};
+
+static void
+relay_post(struct fwdl *m, struct relay *r)
 {
-	static bool	 inited;
-	struct fwdl	*m;
-
-	if (!inited) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-			return (NULL);
-		inited = true;
-	}
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return (NULL);
-	m->loop = loop;
-	text_copy(m->dir, dir, sizeof(m->dir));
-	text_copy(m->index_url, index_url ? index_url : "", sizeof(m->index_url));
-	m->opt.stall_secs = 60;
-	m->opt.connect_secs = 20;
-	m->opt.max_redirs = 5;
-	m->opt.retries = 5;
-	if (opt != NULL) {
-		if (opt->stall_secs > 0)
-			m->opt.stall_secs = opt->stall_secs;
-		if (opt->connect_secs > 0)
-			m->opt.connect_secs = opt->connect_secs;
-		if (opt->max_redirs > 0)
-			m->opt.max_redirs = opt->max_redirs;
-		if (opt->retries > 0)
-			m->opt.retries = opt->retries;
-	}
-	m->cb = cb;
-	m->arg = arg;
-	if ((m->multi = curl_multi_init()) == NULL) {
-		free(m);
-		return (NULL);
-	}
-	curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb);
-	curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
-	curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-	curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
-	ev_timer_init(&m->timer, timer_cb, 0, 0);
-	pthread_mutex_init(&m->mu, NULL);
-	pthread_cond_init(&m->cv, NULL);
-	m->q_tail = &m->q;
-	m->done_tail = &m->done;
-	/* IDB_FWDL_BUFS=1 makes every buffer wait for the worker: the tests' back-pressure */
-	m->max_bufs = FWDL_BUFS;
-	{
-		const char	*e = getenv("IDB_FWDL_BUFS");
-
-		if (e != NULL && atoi(e) >= 1 && atoi(e) <= 1024)
-			m->max_bufs = atoi(e);
-	}
-	ev_async_init(&m->async, async_cb);
-	ev_async_start(loop, &m->async);
-	ev_unref(loop);		/* nor does the worker's doorbell */
-	ev_check_init(&m->reap, reap_cb);
-	ev_check_start(loop, &m->reap);
-	ev_unref(loop);		/* the reaper alone never keeps the loop alive */
-	return (m);
+	pthread_mutex_lock(&m->qmu);
+	*m->rq_tail = r;
+	m->rq_tail = &r->next;
+	pthread_mutex_unlock(&m->qmu);
+	ev_async_send(m->main_loop, &m->deliver);
 }
 
-void
-fwdl_free(struct fwdl *m)
+/* The engine's status report (network thread, m->lk held). */
+static void
+relay_status(void *arg, const struct fwdl_status *st)
+{
+	struct fwdl	*m = arg;
+	struct relay	*r;
+
+	if (m->ucb == NULL || (r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	r->kind = RELAY_STATUS;
+	r->st = *st;
+	relay_post(m, r);
+}
+
+/* The engine's index answer (network thread, m->lk held): copied, it is freed after. */
+static void
+relay_index(void *arg, const char *identifier, const struct fw_index *ix, const char *err)
+{
+	struct index_req	*q = arg;
+	struct relay		*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		free(q);
+		return;
+	}
+	r->kind = RELAY_INDEX;
+	r->icb = q->cb;
+	r->iarg = q->arg;
+	text_copy(r->identifier, identifier, sizeof(r->identifier));
+	if (ix != NULL) {
+		r->ix = *ix;
+		r->ix.fw = NULL;
+		if (ix->n > 0 && (r->ix.fw = calloc(ix->n, sizeof(*ix->fw))) == NULL) {
+			r->ix.n = 0;
+			text_copy(r->err, "out of memory", sizeof(r->err));
+		} else {
+			if (ix->n > 0)
+				memcpy(r->ix.fw, ix->fw, ix->n * sizeof(*ix->fw));
+			r->have_ix = true;
+		}
+	} else
+		text_copy(r->err, err ? err : "index: no answer", sizeof(r->err));
+	relay_post(q->m, r);
+	free(q);
+}
+
+/*
+ * The caller's loop stays alive while a transfer runs or a message waits
+ * (the command line runs its loop until the download ends).
+ */
+static void
+hold_update(struct fwdl *m)
+{
+	bool	 busy;
+
+	pthread_mutex_lock(&m->lk);
+	pthread_mutex_lock(&m->qmu);
+	busy = eng_active(m) > 0 || m->rq != NULL;
+	pthread_mutex_unlock(&m->qmu);
+	pthread_mutex_unlock(&m->lk);
+	if (busy && !m->held) {
+		ev_ref(m->main_loop);
+		m->held = true;
+	} else if (!busy && m->held) {
+		ev_unref(m->main_loop);
+		m->held = false;
+	}
+}
+
+static void
+deliver_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct fwdl	*m = OWNER_OF(w, struct fwdl, deliver);
+	struct relay	*list, *r;
+
+	(void)loop;
+	(void)revents;
+	pthread_mutex_lock(&m->qmu);
+	list = m->rq;
+	m->rq = NULL;
+	m->rq_tail = &m->rq;
+	pthread_mutex_unlock(&m->qmu);
+	while ((r = list) != NULL) {
+		list = r->next;
+		if (r->kind == RELAY_STATUS) {
+			if (m->ucb != NULL)
+				m->ucb(m->uarg, &r->st);
+		} else {
+			r->icb(r->iarg, r->identifier, r->have_ix ? &r->ix : NULL,
+			    r->have_ix ? NULL : r->err);
+			fwdl_index_clear(&r->ix);
+		}
+		free(r);
+	}
+	hold_update(m);
+}
+
+static void
+net_release(struct ev_loop *loop)
+{
+	struct fwdl	*m = ev_userdata(loop);
+
+	pthread_mutex_unlock(&m->lk);
+}
+
+static void
+net_acquire(struct ev_loop *loop)
+{
+	struct fwdl	*m = ev_userdata(loop);
+
+	pthread_mutex_lock(&m->lk);
+}
+
+static void
+wake_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct fwdl	*m = OWNER_OF(w, struct fwdl, wake);
+
+	(void)revents;
+	/* the watchers a caller changed are picked up on the way back to the poll */
+	if (m->quit)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void *
+net_main(void *arg)
+{
+	struct fwdl	*m = arg;
+
+	pthread_mutex_lock(&m->lk);
+	ev_run(m->loop, 0);
+	pthread_mutex_unlock(&m->lk);
+	return (NULL);
+}
+
+/* Ask the index about a model; cb is called once on the loop (never from inside this call). */
+int
+fwdl_index_get(struct fwdl *m, const char *identifier, fwdl_index_cb cb, void *arg)
+{
+	struct index_req	*q;
+	int			 rc;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return (-1);
+	q->m = m;
+	q->cb = cb;
+	q->arg = arg;
+	pthread_mutex_lock(&m->lk);
+	rc = eng_index_get(m, identifier, relay_index, q);
+	ev_async_send(m->loop, &m->wake);
+	pthread_mutex_unlock(&m->lk);
+	if (rc != 0)
+		free(q);
+	hold_update(m);
+	return (rc);
+}
+
+/* Fetch one firmware into the library, once. */
+int
+fwdl_fetch(struct fwdl *m, const char *model, const struct fw_index_fw *fw, char *err, size_t errlen)
+{
+	int	 rc;
+
+	pthread_mutex_lock(&m->lk);
+	rc = eng_fetch(m, model, fw, err, errlen);
+	ev_async_send(m->loop, &m->wake);
+	pthread_mutex_unlock(&m->lk);
+	hold_update(m);
+	return (rc);
+}
+
+/* True when a download of this build is queued or running. */
+bool
+fwdl_busy(const struct fwdl *cm, const char *build)
+{
+	struct fwdl	*m = (struct fwdl *)cm;	/* the lock, not the engine, changes */
+	bool		 busy;
+
+	pthread_mutex_lock(&m->lk);
+	busy = eng_busy(m, build);
+	pthread_mutex_unlock(&m->lk);
+	return (busy);
+}
+
+int
+fwdl_active(const struct fwdl *cm)
+{
+	struct fwdl	*m = (struct fwdl *)cm;
+	int		 n;
+
+	pthread_mutex_lock(&m->lk);
+	n = eng_active(m);
+	pthread_mutex_unlock(&m->lk);
+	return (n);
+}
+
+static void
+fwdl_destroy(struct fwdl *m)
 {
 	struct xfer	*x;
 	struct sockw	*s;
 	struct hjob	*j;
+	struct relay	*r;
 
-	if (m == NULL)
-		return;
 	if (m->th_up) {
 		/* queued work is dropped: the .partial file resumes next time */
 		pthread_mutex_lock(&m->mu);
@@ -1531,6 +1783,14 @@ fwdl_free(struct fwdl *m)
 		pthread_cond_signal(&m->cv);
 		pthread_mutex_unlock(&m->mu);
 		pthread_join(m->th, NULL);
+	}
+	if (m->th2_up) {
+		/* the worker is gone: the helper holds no job */
+		pthread_mutex_lock(&m->mu2);
+		m->h2_stop = true;
+		pthread_cond_broadcast(&m->cv2);
+		pthread_mutex_unlock(&m->mu2);
+		pthread_join(m->th2, NULL);
 	}
 	if (m->inflight > 0)
 		ev_unref(m->loop);
@@ -1554,23 +1814,148 @@ fwdl_free(struct fwdl *m)
 	}
 	while ((x = m->xfers) != NULL) {
 		m->xfers = x->next;
+		if (x->kind == XFER_INDEX)
+			free(x->iarg);		/* its index_req: the answer never comes */
 		xfer_free(x);
 	}
 	while ((x = m->dead) != NULL) {
 		m->dead = x->next;
 		xfer_free(x);
 	}
-	curl_multi_cleanup(m->multi);
+	if (m->multi != NULL)
+		curl_multi_cleanup(m->multi);
 	while ((s = m->dead_socks) != NULL) {
 		m->dead_socks = s->next_dead;
 		free(s);
 	}
-	ev_timer_stop(m->loop, &m->timer);
-	ev_ref(m->loop);
-	ev_check_stop(m->loop, &m->reap);
-	ev_ref(m->loop);
-	ev_async_stop(m->loop, &m->async);
+	while ((r = m->rq) != NULL) {
+		m->rq = r->next;
+		fwdl_index_clear(&r->ix);
+		free(r);
+	}
+	if (m->loop != NULL)
+		ev_loop_destroy(m->loop);
+	if (m->main_loop != NULL) {
+		if (m->held)
+			ev_unref(m->main_loop);
+		ev_ref(m->main_loop);
+		ev_async_stop(m->main_loop, &m->deliver);
+	}
 	pthread_mutex_destroy(&m->mu);
 	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->mu2);
+	pthread_cond_destroy(&m->cv2);
+	pthread_mutex_destroy(&m->lk);
+	pthread_mutex_destroy(&m->qmu);
 	free(m);
+}
+
+/* A download manager whose callbacks run on loop. */
+struct fwdl *
+fwdl_new(struct ev_loop *loop, const char *dir, const char *index_url,
+    const struct fwdl_options *opt, fwdl_status_cb cb, void *arg)
+{
+	static bool	 inited;
+	struct fwdl	*m;
+	sigset_t	 all, old;
+	int		 rc;
+
+	if (!inited) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+			return (NULL);
+		inited = true;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return (NULL);
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->cv, NULL);
+	pthread_mutex_init(&m->mu2, NULL);
+	pthread_cond_init(&m->cv2, NULL);
+	pthread_mutex_init(&m->lk, NULL);
+	pthread_mutex_init(&m->qmu, NULL);
+	m->q_tail = &m->q;
+	m->done_tail = &m->done;
+	m->rq_tail = &m->rq;
+	m->main_loop = loop;
+	ev_async_init(&m->deliver, deliver_cb);
+	ev_async_start(loop, &m->deliver);
+	ev_unref(loop);		/* held only while something runs (hold_update) */
+	text_copy(m->dir, dir, sizeof(m->dir));
+	text_copy(m->index_url, index_url ? index_url : "", sizeof(m->index_url));
+	m->opt.stall_secs = 60;
+	m->opt.connect_secs = 20;
+	m->opt.max_redirs = 5;
+	m->opt.retries = 5;
+	if (opt != NULL) {
+		if (opt->stall_secs > 0)
+			m->opt.stall_secs = opt->stall_secs;
+		if (opt->connect_secs > 0)
+			m->opt.connect_secs = opt->connect_secs;
+		if (opt->max_redirs > 0)
+			m->opt.max_redirs = opt->max_redirs;
+		if (opt->retries > 0)
+			m->opt.retries = opt->retries;
+	}
+	m->ucb = cb;
+	m->uarg = arg;
+	m->cb = relay_status;
+	m->arg = m;
+	if ((m->multi = curl_multi_init()) == NULL ||
+	    (m->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)) == NULL) {
+		fwdl_destroy(m);
+		return (NULL);
+	}
+	curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb);
+	curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
+	curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+	curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
+	ev_timer_init(&m->timer, timer_cb, 0, 0);
+	/* IDB_FWDL_BUFS=1 makes every buffer wait for the worker: the tests' back-pressure */
+	m->max_bufs = FWDL_BUFS;
+	{
+		const char	*e = getenv("IDB_FWDL_BUFS");
+
+		if (e != NULL && atoi(e) >= 1 && atoi(e) <= 1024)
+			m->max_bufs = atoi(e);
+	}
+	ev_async_init(&m->async, async_cb);
+	ev_async_start(m->loop, &m->async);
+	ev_unref(m->loop);	/* nor does the worker's doorbell */
+	ev_check_init(&m->reap, reap_cb);
+	ev_check_start(m->loop, &m->reap);
+	ev_unref(m->loop);	/* the reaper alone never keeps the loop alive */
+	/* the network loop runs until fwdl_free: its doorbell stays referenced */
+	ev_async_init(&m->wake, wake_cb);
+	ev_async_start(m->loop, &m->wake);
+	ev_set_userdata(m->loop, m);
+	ev_set_loop_release_cb(m->loop, net_release, net_acquire);
+	/* signals stay with the caller's thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&m->net, NULL, net_main, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		fwdl_destroy(m);
+		return (NULL);
+	}
+	pthread_setname_np(m->net, "fwdl-net");
+	m->net_up = true;
+	return (m);
+}
+
+void
+fwdl_free(struct fwdl *m)
+{
+	if (m == NULL)
+		return;
+	if (m->net_up) {
+		pthread_mutex_lock(&m->lk);
+		m->quit = true;
+		ev_async_send(m->loop, &m->wake);
+		pthread_mutex_unlock(&m->lk);
+		pthread_join(m->net, NULL);
+		m->net_up = false;
+	}
+	/* the network loop is stopped: the engine is ours, on this thread */
+	fwdl_destroy(m);
 }
