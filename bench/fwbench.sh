@@ -29,60 +29,97 @@ python3 "$MKINDEX" "$W" "http://127.0.0.1:$NGINX_PORT" iPhone10,6 0x8015 0x0e \
 URL="http://127.0.0.1:$NGINX_PORT/fw/iPhone10,6_16.7.10_20H350_Restore.ipsw"
 printf '[firmware]\ndir = %s/lib\nindex = http://127.0.0.1:%s\n' "$T" "$NGINX_PORT" >"$T/c.conf"
 sync
-/usr/bin/time -f "%e %U %S" -o "$T/curl.time" curl -s -o "$T/curl.out" "$URL"
-rm -f "$T/curl.out"; sync
-/usr/bin/time -f "%e %U %S" -o "$T/curls.time" sh -c 'curl -s -o "$1" "$2" && sync "$1"' sh "$T/curl.out" "$URL"
-rm -f "$T/curl.out"; sync
-/usr/bin/time -f "%e %U %S" -o "$T/curlh.time" sh -c 'curl -s "$1" | tee "$2" | sha1sum >/dev/null && sync "$2"' sh "$URL" "$T/curl.out"
-rm -f "$T/curl.out"; sync
-/usr/bin/time -f "%e %U %S" -o "$T/idb.time" "$IDEVICEBENCH" -c "$T/c.conf" firmware fetch iPhone10,6 \
-	>/dev/null 2>&1 &
-# the loop thread's own CPU (utime + stime of the task whose id is the process's), sampled
-# until it exits: what the console would spend; the hashing worker is reported apart
-tpid=$!
-ipid=
-for _ in $(seq 1 100); do
-	ipid=$(pgrep -P "$tpid" -x idevicebench || true)
-	[ -n "$ipid" ] && break
-	sleep 0.02
-done
-tick=$(getconf CLK_TCK)
-loop_t=0; loop_u=0; loop_s=0; work_t=0
-while [ -n "$ipid" ] && [ -d "/proc/$ipid" ]; do
-	l=$(awk '{ print $14, $15 }' "/proc/$ipid/task/$ipid/stat" 2>/dev/null) && read -r loop_u loop_s <<<"$l" &&
-		loop_t=$((loop_u + loop_s))
-	w=0
-	for t in /proc/"$ipid"/task/*; do
-		[ "$t" = "/proc/$ipid/task/$ipid" ] && continue
-		[ "$(cat "$t/comm" 2>/dev/null)" = fwdl-hash ] || continue
-		w=$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null) || w=0
+# run_idb NAME [ENV=VALUE...]: one `firmware fetch` into an empty library; wall, user and
+# system time in $T/NAME.time, and each thread's CPU seconds (utime + stime, sampled
+# every 20 ms until it exits) in $T/NAME.threads as "COMM SECONDS" lines
+run_idb() {
+	local name=$1 tpid ipid t c v tick
+	shift
+	rm -rf "$T/lib"; sync
+	local n0
+	n0=$(ngx)
+	env "$@" /usr/bin/time -f "%e %U %S" -o "$T/$name.time" "$IDEVICEBENCH" -c "$T/c.conf" \
+		firmware fetch iPhone10,6 >/dev/null 2>&1 &
+	tpid=$!
+	ipid=
+	for _ in $(seq 1 200); do
+		ipid=$(pgrep -P "$tpid" -x idevicebench || true)
+		[ -n "$ipid" ] && break
+		sleep 0.01
 	done
-	[ "$w" -gt 0 ] 2>/dev/null && work_t=$w
-	sleep 0.05
-done
-wait "$tpid" || true
+	tick=$(getconf CLK_TCK)
+	declare -A cpu=()
+	while [ -n "$ipid" ] && [ -d "/proc/$ipid" ]; do
+		for t in /proc/"$ipid"/task/*; do
+			c=$(cat "$t/comm" 2>/dev/null) || continue
+			[ "$t" = "/proc/$ipid/task/$ipid" ] && c=loop
+			v=$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null) || continue
+			[ -n "$v" ] && [ "$v" -ge "${cpu[$c]:-0}" ] && cpu[$c]=$v
+		done
+		sleep 0.02
+	done
+	wait "$tpid" || true
+	awk -v a="$n0" -v b="$(ngx)" -v t="$tick" 'BEGIN { printf "%.2f\n", (b - a) / t }' >"$T/$name.ngx"
+	: >"$T/$name.threads"
+	for c in "${!cpu[@]}"; do
+		awk -v c="$c" -v v="${cpu[$c]}" -v t="$tick" 'BEGIN { printf "%s %.2f\n", c, v / t }' >>"$T/$name.threads"
+	done
+}
+# nginx's CPU ticks so far (one process: master_process off): what serving a transfer cost, for the budget
+ngx() { awk '{ print $14 + $15 }' "/proc/$NGINX_PID/stat" 2>/dev/null || echo 0; }
+# timed LABEL CMD...: CMD's wall, user, sys in $T/LABEL.time, nginx's CPU meanwhile in $T/LABEL.ngx
+timed() {
+	local l=$1 a
+	shift
+	a=$(ngx)
+	/usr/bin/time -f "%e %U %S" -o "$T/$l.time" "$@" >/dev/null 2>&1 || true
+	awk -v a="$a" -v b="$(ngx)" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f\n", (b - a) / t }' >"$T/$l.ngx"
+}
+thread_cpu() { awk -v c="$2" '$1 == c { print $2; f = 1 } END { if (!f) print 0 }' "$T/$1.threads"; }
+
+timed curl curl -s -o "$T/curl.out" "$URL"
+rm -f "$T/curl.out"; sync
+timed curls sh -c 'curl -s -o "$1" "$2" && sync "$1"' sh "$T/curl.out" "$URL"
+rm -f "$T/curl.out"; sync
+timed curlh sh -c 'curl -s "$1" | tee "$2" | sha1sum >/dev/null && sync "$2"' sh "$URL" "$T/curl.out"
+rm -f "$T/curl.out"; sync
+run_idb idb
+run_idb one IDB_FWDL_ONE_HASHER=1
 # IDB_BASELINE=BINARY: the same fetch by another build (before/after in one run)
 if [ -n "${IDB_BASELINE:-}" ]; then
 	rm -rf "$T/lib"; sync
-	/usr/bin/time -f "%e %U %S" -o "$T/base.time" "$IDB_BASELINE" -c "$T/c.conf" firmware fetch \
-		iPhone10,6 >/dev/null 2>&1 || true
+	timed base "$IDB_BASELINE" -c "$T/c.conf" firmware fetch iPhone10,6
 fi
-read -r cw cu cs <"$T/curl.time"
-read -r iw iu is <"$T/idb.time"
-read -r sw su ss <"$T/curls.time"
-read -r hw hu hs <"$T/curlh.time"
+# what the two digests alone cost on this CPU (OpenSSL, 512 kB blocks), seconds for SIZE_MB
+hcost=$(openssl speed -bytes 524288 -seconds 1 sha1 sha256 2>/dev/null |
+	awk -v m="$SIZE_MB" '$1 == "sha1" || $1 == "sha256" { k = $2; sub(/k$/, "", k); s += m * 1048.576 / k } END { printf "%.2f", s }')
+row() { # LABEL NAME
+	read -r w u s <"$T/$2.time"
+	awk -v l="$1" -v w="$w" -v u="$u" -v s="$s" -v m="$SIZE_MB" -v n="$(cat "$T/$2.ngx")" \
+		'BEGIN { printf "| %s | %.2f | %.0f | %.2f | %.2f | %.0f | %.2f |\n", l, w, m / w, u, s, 100 * (u + s) / w, n }'
+}
 echo "### Download, $SIZE_MB MiB over loopback from nginx"
 echo
-echo "| | wall s | MiB/s | user s | sys s | CPU % of a core |"
-echo "|---|---|---|---|---|---|"
-awk -v w="$cw" -v u="$cu" -v s="$cs" -v m="$SIZE_MB" 'BEGIN { printf "| curl -o FILE | %.2f | %.0f | %.2f | %.2f | %.0f |\n", w, m / w, u, s, 100 * (u + s) / w }'
-awk -v w="$sw" -v u="$su" -v s="$ss" -v m="$SIZE_MB" 'BEGIN { printf "| curl -o FILE && sync FILE | %.2f | %.0f | %.2f | %.2f | %.0f |\n", w, m / w, u, s, 100 * (u + s) / w }'
-awk -v w="$hw" -v u="$hu" -v s="$hs" -v m="$SIZE_MB" 'BEGIN { printf "| curl \\| tee FILE \\| sha1sum, sync FILE (several processes) | %.2f | %.0f | %.2f | %.2f | %.0f |\n", w, m / w, u, s, 100 * (u + s) / w }'
-[ -n "${IDB_BASELINE:-}" ] && read -r bw bu bs <"$T/base.time" &&
-	awk -v w="$bw" -v u="$bu" -v s="$bs" -v m="$SIZE_MB" -v b="$(basename "$IDB_BASELINE")" 'BEGIN { printf "| %s firmware fetch (baseline) | %.2f | %.0f | %.2f | %.2f | %.0f |\n", b, w, m / w, u, s, 100 * (u + s) / w }'
-awk -v w="$iw" -v u="$iu" -v s="$is" -v m="$SIZE_MB" 'BEGIN { printf "| idevicebench firmware fetch (SHA1 + SHA256 while receiving) | %.2f | %.0f | %.2f | %.2f | %.0f |\n", w, m / w, u, s, 100 * (u + s) / w }'
-awk -v a="$cw" -v b="$iw" -v c="$sw" 'BEGIN { printf "\nthroughput: %.0f%% of plain curl'"'"'s, %.0f%% of curl + fsync\n\n", 100 * a / b, 100 * c / b }'
-awk -v l="$loop_t" -v lu="$loop_u" -v ls="$loop_s" -v w="$work_t" -v t="$tick" -v iw="$iw" 'BEGIN { printf "loop thread: %.2f s CPU (user %.2f, sys %.2f: the sys part is libcurl'"'"'s recv) over %.2f s, %.1f%% of a core; user only %.1f%%; hashing worker: %.2f s\n\n", l / t, lu / t, ls / t, iw, 100 * l / t / iw, 100 * lu / t / iw, w / t }'
+echo "| | wall s | MiB/s | user s | sys s | CPU % of a core | nginx CPU s |"
+echo "|---|---|---|---|---|---|---|"
+row "curl -o FILE" curl
+row "curl -o FILE && sync FILE" curls
+row "curl \\| tee FILE \\| sha1sum, sync FILE (several processes)" curlh
+[ -n "${IDB_BASELINE:-}" ] && row "$(basename "$IDB_BASELINE") firmware fetch (baseline)" base
+row "idevicebench firmware fetch, SHA1 and SHA256 on one thread" one
+row "idevicebench firmware fetch (SHA256 on a second thread)" idb
+read -r cw cu cs <"$T/curl.time"
+read -r iw iu is <"$T/idb.time"
+read -r ow _ _ <"$T/one.time"
+read -r sw _ _ <"$T/curls.time"
+echo
+awk -v a="$cw" -v b="$iw" -v c="$sw" -v o="$ow" 'BEGIN { printf "throughput: %.0f%% of plain curl'"'"'s, %.0f%% of curl + fsync (one hashing thread: %.0f%%)\n\n", 100 * a / b, 100 * c / b, 100 * a / o }'
+awk -v w="$iw" -v l="$(thread_cpu idb loop)" -v n="$(thread_cpu idb fwdl-net)" -v h="$(thread_cpu idb fwdl-hash)" \
+	-v h2="$(thread_cpu idb fwdl-sha256)" 'BEGIN { printf "threads (CPU s over %.2f s): console loop %.2f (%.1f%% of a core), network (libcurl receive + copy out) %.2f, write + SHA1 %.2f, SHA256 %.2f\n\n", w, l, 100 * l / w, n, h, h2 }'
+ncores=$(nproc)
+awk -v cu="$cu" -v cs="$cs" -v cw="$cw" -v h="$hcost" -v iu="$iu" -v is="$is" -v cn="$(cat "$T/curl.ngx")" \
+	-v inx="$(cat "$T/idb.ngx")" -v k="$ncores" \
+	'BEGIN { low = (cu + cs + cn + h) / k; printf "CPU budget: curl used %.2f s of CPU and nginx %.2f s serving it; SHA1 + SHA256 of the file alone cost %.2f s here (openssl speed, one core each); idevicebench used %.2f s, nginx %.2f s serving it. On %d cores, a fetch that also hashes cannot take less than (curl + nginx + hashes) / %d = %.2f s: at best %.0f%% of curl'"'"'s throughput on this machine\n\n", cu + cs, cn, h, iu + is, inx, k, k, low, 100 * (cw < low ? cw / low : 1) }'
 rm -rf "$T/lib" "$W/fw"
 
 # 2. scan

@@ -12,6 +12,7 @@ MODE is one of:
   cut       the first GET of a file sends half its bytes and closes; later ones honour Range
   stall     the file's headers, then nothing
   badsha    the index gives a wrong SHA1
+  badsha256 the index gives the right SHA1 and a wrong SHA256
   404, 500  every request answers that status
   loop      every request redirects to itself
   redir     the index redirects once to /ok/...
@@ -101,12 +102,12 @@ class H(http.server.BaseHTTPRequestHandler):
             pad = "x" * (10 * 1024 * 1024)
             return self.send(200, json.dumps({"identifier": ident, "pad": pad, "firmwares": []}).encode())
         fws = []
-        fmode = "ok" if mode in ("redir", "types", "wrongid", "unsigned", "badsha") else mode
+        fmode = "ok" if mode in ("redir", "types", "wrongid", "unsigned", "badsha", "badsha256") else mode
         for name, ver, build, data in entries(ident):
             fws.append({"identifier": ident, "version": ver, "buildid": build,
                         "sha1sum": "0" * 40 if mode == "badsha" else hashlib.sha1(data).hexdigest(),
                         "md5sum": hashlib.md5(data).hexdigest(),
-                        "sha256sum": hashlib.sha256(data).hexdigest(),
+                        "sha256sum": "0" * 64 if mode == "badsha256" else hashlib.sha256(data).hexdigest(),
                         "filesize": len(data), "url": "%s/%s/f/%s" % (base, fmode, name),
                         "releasedate": "2024-01-01T00:00:00Z", "uploaddate": "2024-01-01T00:00:00Z",
                         "signed": mode != "unsigned"})

@@ -114,6 +114,20 @@ check "SHA1 mismatch: exit 1, said" bash -c "[ $(rc badsha) = 1 ] && grep -q 'SH
 check "SHA1 mismatch: the file is deleted, not in the library" \
 	bash -c "[ $(lib_files badsha) = 0 ] && [ -z \"\$(ls -A '$T/lib-badsha/.partial')\" ]"
 
+# the right SHA1 and a wrong SHA256: SHA256 (taken on its own thread) is checked too
+conf badsha256 "$FB/badsha256"
+fetch badsha256 iPhone10,6
+check "SHA256 mismatch: exit 1, said, file deleted" bash -c "[ $(rc badsha256) = 1 ] && \
+	grep -q 'SHA256 mismatch' '$T/badsha256.out' && [ $(lib_files badsha256) = 0 ]"
+# both digests on the worker (no helper thread): same file, same verdicts
+conf one "$FB/ok"
+IDB_FWDL_ONE_HASHER=1 fetch one iPhone10,6
+check "one hashing thread: verified, identical" bash -c "[ $(rc one) = 0 ] && \
+	cmp -s '$T/lib-one/iPhone10,6_16.7.10_20H350_Restore.ipsw' '$F/iPhone10,6_16.7.10_20H350_Restore.ipsw'"
+conf one256 "$FB/badsha256"
+IDB_FWDL_ONE_HASHER=1 fetch one256 iPhone10,6
+check "one hashing thread: SHA256 mismatch found" bash -c "[ $(rc one256) = 1 ] && grep -q 'SHA256 mismatch' '$T/one256.out'"
+
 conf cut "$FB/cut"
 fetch cut iPhone10,6
 check "transfer cut mid-way: resumed and verified" [ "$(rc cut)" = 0 ]
