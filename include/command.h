@@ -75,6 +75,13 @@ unsigned command_slot_state(const struct slot *);
  * every command, the console's footer offers only the keys it allows.
  */
 int command_allowed_state(enum cmd_verb, unsigned state, char *why, size_t whylen);
+/*
+ * When verb applies, read out of the same rules ("phone on the port, in
+ * recovery mode, not ignored, no job queued or running"): clauses joined by
+ * ", ", a choice among clauses as ", or "; "" when it always applies.
+ * Returns the full length, as snprintf.
+ */
+size_t command_condition(enum cmd_verb, char *buf, size_t len);
 /* command_allowed_state() for a slot; why is "LABEL: reason". */
 int command_allowed(enum cmd_verb, const struct slot *, char *why, size_t whylen);
 

@@ -50,6 +50,14 @@ void fwsel_prefetch(struct fwsel *, const struct fw_phone *);
 void fwsel_used(struct fwsel *, const char *path);
 /* A restore with this library file failed as if it did not fit: never choose it again. */
 void fwsel_suspect(struct fwsel *, const char *path);
+/*
+ * An extraction of need bytes into the cache of the library file path is
+ * about to start: evict others so that it fits in keep. 0, or the bytes
+ * still over keep (nothing else may go).
+ */
+unsigned long long fwsel_make_room(struct fwsel *, const char *path, unsigned long long need);
+/* Bytes on disk of a library IPSW's extraction cache as keep counts it (also without a bench). */
+unsigned long long fwsel_cache_bytes(const struct config *, const char *ipsw);
 /* Usable builds in the library. */
 size_t fwsel_usable(const struct fwsel *);
 /* One line for the header while downloads run, "" otherwise. */

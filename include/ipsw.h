@@ -50,6 +50,22 @@ int ipsw_cache_path(const char *ipsw, const char *cache_dir, const char *os_path
 /* True when that file exists with the right size (nothing to do). */
 bool ipsw_cached(const char *ipsw, const char *cache_dir, const struct ipsw_info *);
 
+/*
+ * An IPSW's own folder under cache_dir (<cache_dir>/<name without its
+ * extension>), which holds what idevicerestore 1.0.0 and the bench extract
+ * from it. 0, or -1 without a cache_dir (beside the IPSW: no folder of its own).
+ */
+int ipsw_cache_folder(const char *ipsw, const char *cache_dir, char *out, size_t outlen);
+/* Bytes on disk (st_blocks * 512) of the files in a cache folder, subfolders too; 0 when none. */
+unsigned long long ipsw_cache_size(const char *folder);
+/* Delete a cache folder and what it holds, never following a symbolic link. 0, or -1 with errno. */
+int ipsw_cache_remove(const char *folder);
+/* The IPSW the bench extracted a cache folder for (its IPSW_CACHE_MARK file). 0, or -1. */
+int ipsw_cache_owner(const char *folder, char *out, size_t outlen);
+
+/* Written into a cache folder by ipsw_prepare_start(): "ipsw PATH\n". */
+#define IPSW_CACHE_MARK		".idevicebench-ipsw"
+
 struct ipsw_prep;
 typedef void (*ipsw_progress_cb)(void *arg, double percent);
 typedef void (*ipsw_done_cb)(void *arg, int err, const char *msg);

@@ -104,8 +104,10 @@ const struct keymap_entry *keymap_find(enum km_context, int key);
 /* Title of a context's help section ("Slots", "Log and help", "Guided DFU"). */
 const char *keymap_context_name(enum km_context);
 /*
- * The help overlay text, one line per action, built from the table.
- * Writes at most len bytes (always NUL-terminated); returns the full length.
+ * The help overlay text, one line per action, built from the table; under
+ * a key that sends a command, "when:" and the slot states the bench takes
+ * it in (command_condition()). Writes at most len bytes (always
+ * NUL-terminated); returns the full length.
  */
 size_t keymap_help(char *buf, size_t len);
 /*

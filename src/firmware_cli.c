@@ -23,6 +23,7 @@
 #include "config.h"
 #include "fwdl.h"
 #include "fwlib.h"
+#include "fwsel.h"
 #include "text.h"
 
 struct fwcli {
@@ -102,8 +103,9 @@ list_main(const struct config *cfg, bool json)
 {
 	struct fwlib_entry	*e = NULL;
 	size_t			 n = 0, i, k;
-	char			 err[512], sz[16], ids[64];
+	char			 err[512], sz[16], ids[64], kb[16], cb[16];
 	struct stat		 st;
+	unsigned long long	 cache, dl = 0, dlcache = 0;
 
 	if (stat(cfg->fw_dir, &st) != 0 && errno == ENOENT) {
 		if (!json)
@@ -120,6 +122,12 @@ list_main(const struct config *cfg, bool json)
 	for (i = 0; i < n; i++) {
 		const struct fwlib_entry *x = &e[i];
 
+		/* its extraction cache (outside the library): counts against keep with a download */
+		cache = x->is_dir ? 0 : fwsel_cache_bytes(cfg, x->b.path);
+		if (x->downloaded && !x->is_dir) {
+			dl += x->size;
+			dlcache += cache;
+		}
 		if (json) {
 			json_t *o = json_object(), *models = json_array(), *ja = json_array();
 			char *dup = strdup(x->b.product_types), *tok, *save = NULL;
@@ -147,6 +155,7 @@ list_main(const struct config *cfg, bool json)
 			json_object_set_new(o, "sha1", x->sha1[0] ? json_string(x->sha1) : json_null());
 			json_object_set_new(o, "downloaded", json_boolean(x->downloaded));
 			json_object_set_new(o, "in_use", json_boolean(x->b.usable && in_use(x->b.path)));
+			json_object_set_new(o, "cache", json_integer((json_int_t)cache));
 			if (!x->b.usable)
 				json_object_set_new(o, "reason", json_string(x->reason));
 			print_json(o);
@@ -161,8 +170,16 @@ list_main(const struct config *cfg, bool json)
 			printf("%-8s %-8s %-24s %8s %-9s %s: unusable: %s\n", "-", "-", "-", sz, "-",
 			    x->name, x->reason);
 	}
-	if (!json)
+	if (!json) {
 		printf("%zu in %s\n", n, cfg->fw_dir);
+		/* what keep counts: downloads and their extraction caches */
+		human(dl + dlcache, sz, sizeof(sz));
+		human(dlcache, cb, sizeof(cb));
+		if (cfg->fw_keep)
+			human(cfg->fw_keep, kb, sizeof(kb));
+		printf("keep: %s of %s used by downloads, %s of it their extraction caches in %s\n", sz,
+		    cfg->fw_keep ? kb : "no limit", cb, cfg->cache_dir[0] ? cfg->cache_dir : "-");
+	}
 	free(e);
 	return (0);
 }

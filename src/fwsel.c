@@ -8,9 +8,17 @@
  * stays queued) or NONE (nothing to wait for: the job fails at once). With
  * downloads on, a model with no firmware in the library sets off one index
  * query and one download, whatever the number of phones that wait for it.
+ *
+ * The keep budget counts each downloaded IPSW and its extraction cache,
+ * <cache_dir>/<name without .ipsw>/ (what idevicerestore -C and the
+ * pre-extraction write, outside the library folder by default): an evicted
+ * IPSW takes its cache with it. A cache whose IPSW left the library (deleted
+ * by hand) is deleted when the library changes, if the bench made it (it
+ * carries IPSW_CACHE_MARK) and no job has that IPSW.
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <unistd.h>
 
@@ -23,8 +31,10 @@
 
 #include "config.h"
 #include "fwdl.h"
+#include "fwkeep.h"
 #include "fwlib.h"
 #include "fwsel.h"
+#include "ipsw.h"
 #include "log.h"
 #include "text.h"
 
@@ -61,6 +71,8 @@ struct fwsel {
 	size_t			 cap;
 };
 
+static void	orphans(struct fwsel *);
+
 static struct fwmodel *
 model_get(struct fwsel *f, const char *id, bool create)
 {
@@ -94,6 +106,7 @@ lib_changed_cb(void *arg)
 	for (i = 0, k = 0; i < n; i++)
 		k += e[i].b.usable;
 	log_info("firmware library %s: %zu entries, %zu usable", f->cfg->fw_dir, n, k);
+	orphans(f);
 	for (k = 0; k < f->nm; k++) {
 		if (f->m[k].st != M_RESCAN)
 			continue;
@@ -299,58 +312,239 @@ pinned(const struct fwsel *f, const struct fwlib_entry *e)
 	return (false);
 }
 
+static bool
+in_use(const struct fwsel *f, const char *path)
+{
+	return (f->cbs.in_use_cb != NULL && f->cbs.in_use_cb(f->cbs.arg, path));
+}
+
+/* a is b, or one holds the other */
+static bool
+nested(const char *a, const char *b)
+{
+	size_t	 na = strlen(a), nb = strlen(b);
+
+	if (na == 0 || nb == 0)
+		return (false);
+	if (na <= nb)
+		return (strncmp(a, b, na) == 0 && (b[na] == '\0' || b[na] == '/' || a[na - 1] == '/'));
+	return (strncmp(a, b, nb) == 0 && (a[nb] == '/' || b[nb - 1] == '/'));
+}
+
+static bool
+nested_real(const char *folder, const char *path)
+{
+	char	 rf[PATH_MAX], rp[PATH_MAX];
+
+	if (path[0] == '\0')
+		return (false);
+	if (nested(folder, path))
+		return (true);
+	if (realpath(folder, rf) == NULL)
+		text_copy(rf, folder, sizeof(rf));
+	if (realpath(path, rp) == NULL)
+		return (false);
+	return (nested(rf, rp));
+}
+
 /*
- * The keep budget: downloaded files beyond it go, least recently used
- * first, never one that is pinned or that a job has; need is the size of
- * a download about to start. Returns how many bytes it could not free.
+ * The extraction cache folder of a library IPSW, when the budget may count
+ * and delete it: never the library folder, anything in it or around it,
+ * nor where the [bench] ipsw, the logs or the history live.
+ */
+static bool
+cache_folder_of(const struct config *cfg, const char *global, const char *ipsw, char *out,
+    size_t outlen)
+{
+	if (ipsw_cache_folder(ipsw, cfg->cache_dir, out, outlen) != 0)
+		return (false);
+	if (nested_real(out, cfg->fw_dir) || nested_real(out, cfg->log_dir) ||
+	    nested_real(out, cfg->db) || (global != NULL && nested_real(out, global)))
+		return (false);
+	return (true);
+}
+
+static bool
+cache_folder(const struct fwsel *f, const char *ipsw, char *out, size_t outlen)
+{
+	return (cache_folder_of(f->cfg, f->have_global ? f->global.path : NULL, ipsw, out, outlen));
+}
+
+/* Bytes on disk of a library IPSW's extraction cache, as the keep budget counts it. */
+unsigned long long
+fwsel_cache_bytes(const struct config *cfg, const char *ipsw)
+{
+	char	 folder[PATH_MAX];
+
+	if (!cache_folder_of(cfg, cfg->ipsw, ipsw, folder, sizeof(folder)))
+		return (0);
+	return (ipsw_cache_size(folder));
+}
+
+/*
+ * Caches the bench made for library IPSWs that are no longer there (deleted
+ * or renamed by hand): nothing will use them again. One readdir of
+ * cache_dir and one small read per folder.
+ */
+static void
+orphans(struct fwsel *f)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	char		 folder[PATH_MAX], owner[PATH_MAX], mine[PATH_MAX], *slash;
+	size_t		 n = strlen(f->cfg->fw_dir);
+
+	if (f->cfg->cache_dir[0] == '\0' || n == 0 || !fwlib_ready(f->lib))
+		return;
+	/*
+	 * An unmounted library disk leaves an empty folder where every file
+	 * seems deleted: only a library that shows its .meta (written at the
+	 * first download or restore) is believed.
+	 */
+	snprintf(folder, sizeof(folder), "%s/.meta", f->cfg->fw_dir);
+	if (lstat(folder, &st) != 0 || !S_ISDIR(st.st_mode))
+		return;
+	if ((d = opendir(f->cfg->cache_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(folder, sizeof(folder), "%s/%s", f->cfg->cache_dir, de->d_name) >=
+		    sizeof(folder) || lstat(folder, &st) != 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (ipsw_cache_owner(folder, owner, sizeof(owner)) != 0)
+			continue;
+		/* only a cache of this library's files, named as this library names them */
+		if ((slash = strrchr(owner, '/')) == NULL || (size_t)(slash - owner) != n ||
+		    strncmp(owner, f->cfg->fw_dir, n) != 0 || lstat(owner, &st) == 0 || errno != ENOENT)
+			continue;
+		if (!cache_folder(f, owner, mine, sizeof(mine)) || strcmp(mine, folder) != 0 ||
+		    in_use(f, owner))
+			continue;
+		if (ipsw_cache_remove(folder) == 0)
+			log_info("firmware: removed the extraction cache %s: its IPSW %s is no longer in "
+			    "the library", folder, slash + 1);
+		else
+			log_warn("firmware: cannot remove the extraction cache %s of the deleted %s: %s",
+			    folder, slash + 1, strerror(errno));
+	}
+	closedir(d);
+}
+
+/* Does a library file that stays (not gone) have its cache in folder too? ("a.ipsw", "a.IPSW") */
+static bool
+shared_folder(const struct fwsel *f, const struct fwlib_entry *e, size_t n, const size_t *at,
+    const bool *gone, size_t m, const char *folder)
+{
+	char	 other[PATH_MAX];
+	size_t	 i, k;
+
+	for (i = 0; i < n; i++) {
+		if (e[i].is_dir)
+			continue;
+		for (k = 0; k < m; k++)
+			if (at[k] == i && gone[k])
+				break;
+		if (k < m)
+			continue;
+		if (ipsw_cache_folder(e[i].b.path, f->cfg->cache_dir, other, sizeof(other)) == 0 &&
+		    strcmp(other, folder) == 0)
+			return (true);
+	}
+	return (false);
+}
+
+/*
+ * The keep budget: downloaded files and their extraction caches beyond it
+ * go, least recently used first, never one that is pinned or that a job
+ * (or an extraction) has, nor self; need is the size of a download or an
+ * extraction about to start. Returns how many bytes it could not free.
  */
 static unsigned long long
-evict(struct fwsel *f, unsigned long long need)
+evict(struct fwsel *f, unsigned long long need, const char *self)
 {
 	const struct fwlib_entry	*e;
-	unsigned long long		 total = need, over = 0;
-	size_t				 n, i;
+	struct fw_keep_item		*it;
+	unsigned long long		 over;
+	size_t				*at, n, i, k, m = 0, removed = 0;
 	bool				*gone;
+	char				 folder[PATH_MAX], other[PATH_MAX];
 
 	if (f->cfg->fw_keep == 0)
 		return (0);
 	e = fwlib_entries(f->lib, &n);
-	for (i = 0; i < n; i++)
-		if (e[i].downloaded && !e[i].is_dir)
-			total += e[i].size;
-	if (total <= f->cfg->fw_keep || (gone = calloc(n + 1, sizeof(*gone))) == NULL)
+	it = calloc(n + 1, sizeof(*it));
+	at = calloc(n + 1, sizeof(*at));
+	gone = calloc(n + 1, sizeof(*gone));
+	if (it == NULL || at == NULL || gone == NULL) {
+		free(it);
+		free(at);
+		free(gone);
 		return (0);
-	while (total > f->cfg->fw_keep) {
-		int	 best = -1;
-
-		for (i = 0; i < n; i++) {
-			time_t a, b;
-
-			if (gone[i] || !e[i].downloaded || e[i].is_dir || pinned(f, &e[i]) ||
-			    (f->cbs.in_use_cb && f->cbs.in_use_cb(f->cbs.arg, e[i].b.path)))
-				continue;
-			a = e[i].used ? e[i].used : e[i].mtime;
-			b = best >= 0 ? (e[best].used ? e[best].used : e[best].mtime) : 0;
-			if (best < 0 || a < b)
-				best = (int)i;
-		}
-		if (best < 0) {
-			over = total - f->cfg->fw_keep;
-			break;
-		}
-		gone[best] = true;
-		if (unlink(e[best].b.path) == 0 || errno == ENOENT) {
-			char meta[PATH_MAX];
-
-			snprintf(meta, sizeof(meta), "%s/.meta/%s", f->cfg->fw_dir, e[best].name);
-			unlink(meta);
-			log_info("firmware: %s evicted (keep = %llu MB)", e[best].name, f->cfg->fw_keep >> 20);
-		}
-		total -= e[best].size;
 	}
+	for (i = 0; i < n; i++) {
+		if (!e[i].downloaded || e[i].is_dir)
+			continue;
+		it[m].size = e[i].size;
+		if (cache_folder(f, e[i].b.path, folder, sizeof(folder)))
+			it[m].cache = ipsw_cache_size(folder);
+		it[m].used = e[i].used ? e[i].used : e[i].mtime;
+		it[m].keep = pinned(f, &e[i]) || in_use(f, e[i].b.path) ||
+		    (self != NULL && strcmp(self, e[i].b.path) == 0);
+		at[m++] = i;
+	}
+	over = fw_keep_plan(it, m, f->cfg->fw_keep, need, gone);
+	for (k = 0; k < m; k++) {
+		const struct fwlib_entry *x = &e[at[k]];
+
+		if (!gone[k])
+			continue;
+		if (unlink(x->b.path) != 0 && errno != ENOENT) {
+			log_warn("firmware: cannot evict %s: %s", x->name, strerror(errno));
+			gone[k] = false;
+			continue;
+		}
+		removed++;
+		snprintf(other, sizeof(other), "%s/.meta/%s", f->cfg->fw_dir, x->name);
+		unlink(other);
+		/* the cache goes with its IPSW, unless a file that stays has the same folder */
+		if (cache_folder(f, x->b.path, folder, sizeof(folder)) &&
+		    !shared_folder(f, e, n, at, gone, m, folder) && ipsw_cache_remove(folder) != 0)
+			log_warn("firmware: cannot remove the extraction cache %s of %s: %s", folder,
+			    x->name, strerror(errno));
+		log_info("firmware: %s evicted with its extraction cache (%.1f MB and %.1f MB, "
+		    "keep = %.1f MB)", x->name, x->size / 1048576.0, it[k].cache / 1048576.0,
+		    f->cfg->fw_keep / 1048576.0);
+	}
+	if (removed > 0)
+		fwlib_rescan(f->lib);
+	free(it);
+	free(at);
 	free(gone);
-	fwlib_rescan(f->lib);
 	return (over);
+}
+
+/* An extraction for the library file path is about to start: make room for it. */
+unsigned long long
+fwsel_make_room(struct fwsel *f, const char *path, unsigned long long need)
+{
+	const struct fwlib_entry	*e;
+	size_t				 n, i;
+	char				 folder[PATH_MAX];
+	unsigned long long		 have;
+
+	if (f == NULL || f->cfg->fw_keep == 0 || !fwlib_ready(f->lib))
+		return (0);
+	e = fwlib_entries(f->lib, &n);
+	for (i = 0; i < n; i++)
+		if (strcmp(e[i].b.path, path) == 0)
+			break;
+	/* only what the bench downloaded counts against keep */
+	if (i == n || !e[i].downloaded || e[i].is_dir || !cache_folder(f, path, folder, sizeof(folder)))
+		return (0);
+	have = ipsw_cache_size(folder);	/* already counted: a partial copy, say */
+	return (evict(f, need > have ? need - have : 0, path));
 }
 
 /* Start or follow what fetches firmware for a model; WAIT or NONE. */
@@ -405,7 +599,7 @@ fetch_for(struct fwsel *f, const struct fw_phone *ph, bool retry, char *reason, 
 		snprintf(reason, reasonlen, "no firmware for %s (pinned to %s)", name, pin->value);
 		return (FWSEL_NONE);
 	}
-	if (!fwdl_busy(f->dl, fw->build) && evict(f, fw->size) > 0) {
+	if (!fwdl_busy(f->dl, fw->build) && evict(f, fw->size, NULL) > 0) {
 		snprintf(reason, reasonlen, "no firmware for %s: %s (%s) would exceed keep = %llu MB "
 		    "and nothing can be evicted", name, fw->version, fw->build, f->cfg->fw_keep >> 20);
 		return (FWSEL_NONE);

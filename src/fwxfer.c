@@ -140,7 +140,7 @@ struct fwdl_eng {
 	char			 dir[PATH_MAX];
 	char			 index_url[512];
 	struct fwdl_options	 opt;
-	fwdl_status_cb		 cb;
+	fwdl_eng_status_cb	 cb;
 	void			*arg;
 	struct xfer		*xfers;
 	struct xfer		*dead;
@@ -946,7 +946,7 @@ report(struct xfer *x, bool force)
 	    (double)(x->st.total - x->st.bytes) / x->st.rate : -1;
 	x->last_report = now;
 	if (x->m->cb)
-		x->m->cb(x->m->arg, &x->st);
+		x->m->cb(x->m->arg, &x->st, x->fw.url);
 }
 
 static size_t
@@ -1115,11 +1115,21 @@ file_verified(struct xfer *x, struct hjob *j)
 	}
 	close(x->fd);
 	x->fd = -1;
+	/*
+	 * What we know of the file first, then the file: the library notices
+	 * the rename on the console's thread at once, and must find its SHA1
+	 * and "downloaded" already there (else a restore records no SHA1).
+	 */
+	fwlib_meta_write(x->m->dir, x->name, sha1, true);
 	if (rename(x->part, x->final) != 0) {
-		file_fail(x, false, "%s: cannot move into the library: %s", x->name, strerror(errno));
+		char	 meta[PATH_MAX];
+		int	 e = errno;
+
+		snprintf(meta, sizeof(meta), "%s/.meta/%s", x->m->dir, x->name);
+		unlink(meta);
+		file_fail(x, false, "%s: cannot move into the library: %s", x->name, strerror(e));
 		return;
 	}
-	fwlib_meta_write(x->m->dir, x->name, sha1, true);
 	text_copy(x->st.path, x->final, sizeof(x->st.path));
 	text_copy(x->st.sha1, sha1, sizeof(x->st.sha1));
 	x->st.state = FWDL_READY;
@@ -1252,12 +1262,13 @@ int
 fwdl_eng_fetch(struct fwdl_eng *m, const char *model, const struct fw_index_fw *fw, char *err, size_t errlen)
 {
 	struct xfer	*x;
-	char		 dir[PATH_MAX];
 
 	for (x = m->xfers; x != NULL; x = x->next) {
 		if (x->kind == XFER_FILE && strcmp(x->fw.url, fw->url) == 0)
 			return (0);	/* joined: one download per file */
 	}
+	if (fwdl_eng_check(m->dir, fw, err, errlen) != 0)
+		return (-1);
 	if (worker_start(m) != 0) {
 		snprintf(err, errlen, "cannot start the hashing thread");
 		return (-1);
@@ -1278,31 +1289,8 @@ fwdl_eng_fetch(struct fwdl_eng *m, const char *model, const struct fw_index_fw *
 	x->st.total = fw->size;
 	x->st.eta = -1;
 	name_from_url(fw->url, fw, x->name, sizeof(x->name));
-	snprintf(dir, sizeof(dir), "%s/.partial", m->dir);
-	if ((mkdir(m->dir, 0755) != 0 && errno != EEXIST) || (mkdir(dir, 0755) != 0 && errno != EEXIST)) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		free(x);
-		return (-1);
-	}
-	snprintf(x->part, sizeof(x->part), "%s/%s", dir, x->name);
+	snprintf(x->part, sizeof(x->part), "%s/.partial/%s", m->dir, x->name);
 	snprintf(x->final, sizeof(x->final), "%s/%s", m->dir, x->name);
-	{
-		struct statvfs	 vfs;
-		struct stat	 pst;
-		unsigned long long have = 0, need = fw->size;
-
-		/* a transfer that cannot fit fails now, not at 97% */
-		if (stat(x->part, &pst) == 0 && (unsigned long long)pst.st_size <= need)
-			have = (unsigned long long)pst.st_size;
-		if (statvfs(dir, &vfs) == 0 &&
-		    (unsigned long long)vfs.f_bavail * vfs.f_frsize < need - have) {
-			snprintf(err, errlen, "disk full: %s needs %llu MB more, %s has %llu MB free",
-			    x->name, (need - have) >> 20, m->dir,
-			    ((unsigned long long)vfs.f_bavail * vfs.f_frsize) >> 20);
-			free(x);
-			return (-1);
-		}
-	}
 	x->h1 = EVP_MD_CTX_new();
 	x->h256 = fw->sha256[0] ? EVP_MD_CTX_new() : NULL;
 	if (x->h1 == NULL || (fw->sha256[0] && x->h256 == NULL)) {
@@ -1315,41 +1303,44 @@ fwdl_eng_fetch(struct fwdl_eng *m, const char *model, const struct fw_index_fw *
 	x->next = m->xfers;
 	m->xfers = x;
 	report(x, true);
-	if (file_begin(x, err, errlen) != 0) {
+	/* from here on, a failure is reported (FAILED), not returned */
+	if (file_begin(x, err, errlen) != 0)
 		file_fail(x, false, "%s", err);
+	return (0);
+}
+
+/* Whether a download of fw into the library dir can start: its folders, and room for it. */
+int
+fwdl_eng_check(const char *libdir, const struct fw_index_fw *fw, char *err, size_t errlen)
+{
+	struct statvfs		 vfs;
+	struct stat		 pst;
+	char			 dir[PATH_MAX], name[256], part[PATH_MAX];
+	unsigned long long	 have = 0, need = fw->size;
+
+	snprintf(dir, sizeof(dir), "%s/.partial", libdir);
+	if ((mkdir(libdir, 0755) != 0 && errno != EEXIST) || (mkdir(dir, 0755) != 0 && errno != EEXIST)) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return (-1);
+	}
+	name_from_url(fw->url, fw, name, sizeof(name));
+	snprintf(part, sizeof(part), "%s/%s", dir, name);
+	/* a transfer that cannot fit fails now, not at 97% */
+	if (stat(part, &pst) == 0 && (unsigned long long)pst.st_size <= need)
+		have = (unsigned long long)pst.st_size;
+	if (statvfs(dir, &vfs) == 0 && (unsigned long long)vfs.f_bavail * vfs.f_frsize < need - have) {
+		snprintf(err, errlen, "disk full: %s needs %llu MB more, %s has %llu MB free",
+		    name, (need - have) >> 20, libdir,
+		    ((unsigned long long)vfs.f_bavail * vfs.f_frsize) >> 20);
 		return (-1);
 	}
 	return (0);
 }
 
-/* True when a download of this build is queued or running. */
-bool
-fwdl_eng_busy(const struct fwdl_eng *m, const char *build)
-{
-	const struct xfer	*x;
-
-	for (x = m->xfers; x != NULL; x = x->next)
-		if (x->kind == XFER_FILE && strcmp(x->fw.build, build) == 0)
-			return (true);
-	return (false);
-}
-
-/* Transfers (index and files) in flight. */
-int
-fwdl_eng_active(const struct fwdl_eng *m)
-{
-	const struct xfer	*x;
-	int			 n = 0;
-
-	for (x = m->xfers; x != NULL; x = x->next)
-		n++;
-	return (n);
-}
-
 /* The engine on loop; every call and callback on loop's thread. */
 struct fwdl_eng *
 fwdl_eng_new(struct ev_loop *loop, const char *dir, const char *index_url,
-    const struct fwdl_options *opt, fwdl_status_cb cb, void *arg)
+    const struct fwdl_options *opt, fwdl_eng_status_cb cb, void *arg)
 {
 	static bool	 inited;
 	struct fwdl_eng	*m;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,6 +32,7 @@
 #define IPSW_STALE_SECS		120
 #define IPSW_POLL_NS		200000000L	/* waiting for another extractor */
 #define IPSW_PROGRESS_NS	250000000L	/* at most ~4 progress calls a second */
+#define IPSW_CACHE_DEPTH	16		/* deeper subfolders of a cache are not ours */
 
 struct ipsw_prep {
 	struct ev_loop		*loop;
@@ -355,6 +357,185 @@ fail:
 	return (rc);
 }
 
+/* An IPSW's own folder under cache_dir; -1 without a cache_dir. */
+int
+ipsw_cache_folder(const char *ipsw, const char *cache_dir, char *out, size_t outlen)
+{
+	char	*slash;
+
+	if (out != NULL && outlen > 0)
+		out[0] = '\0';
+	if (cache_dir == NULL || cache_dir[0] == '\0' || out == NULL)
+		return (-1);
+	/* the folder is what the cache path of any member sits in */
+	if (ipsw_cache_path(ipsw, cache_dir, "x", out, outlen) != 0)
+		return (-1);
+	if ((slash = strrchr(out, '/')) == NULL || slash == out) {
+		out[0] = '\0';
+		return (-1);
+	}
+	*slash = '\0';
+	return (0);
+}
+
+/* Bytes on disk under an open folder (closes dfd); same file system only. */
+static unsigned long long
+tree_size(int dfd, dev_t dev, int depth)
+{
+	DIR			*d;
+	struct dirent		*de;
+	struct stat		 st;
+	unsigned long long	 t = 0;
+	int			 fd;
+
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return (0);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_dev != dev)
+			continue;
+		if (S_ISREG(st.st_mode))
+			t += (unsigned long long)st.st_blocks * 512ULL;
+		else if (S_ISDIR(st.st_mode) && depth < IPSW_CACHE_DEPTH && (fd = openat(dirfd(d),
+		    de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) != -1)
+			t += tree_size(fd, dev, depth + 1);
+	}
+	closedir(d);
+	return (t);
+}
+
+/* Bytes on disk of the files in a cache folder. */
+unsigned long long
+ipsw_cache_size(const char *folder)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return (0);
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return (0);
+	}
+	return (tree_size(fd, st.st_dev, 0));
+}
+
+/* Empty an open folder (closes dfd); 0, or an errno value. */
+static int
+tree_remove(int dfd, dev_t dev, int depth)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	int		 fd, rc = 0;
+
+	if ((d = fdopendir(dfd)) == NULL) {
+		rc = errno;
+		close(dfd);
+		return (rc);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			/* another file system mounted inside, or too deep: not ours to empty */
+			if (st.st_dev != dev || depth >= IPSW_CACHE_DEPTH) {
+				rc = EBUSY;
+				continue;
+			}
+			fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd == -1 || tree_remove(fd, dev, depth + 1) != 0 ||
+			    unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) != 0)
+				rc = errno ? errno : EIO;
+		} else if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT)
+			rc = errno;
+	}
+	closedir(d);
+	return (rc);
+}
+
+/* Delete a cache folder and what it holds. */
+int
+ipsw_cache_remove(const char *folder)
+{
+	struct stat	 st;
+	int		 fd, rc;
+
+	if ((fd = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	if (fstat(fd, &st) != 0) {
+		rc = errno;
+		close(fd);
+		errno = rc;
+		return (-1);
+	}
+	if ((rc = tree_remove(fd, st.st_dev, 0)) != 0) {
+		errno = rc;
+		return (-1);
+	}
+	if (rmdir(folder) != 0 && errno != ENOENT)
+		return (-1);
+	return (0);
+}
+
+/* The IPSW the bench extracted a cache folder for. */
+int
+ipsw_cache_owner(const char *folder, char *out, size_t outlen)
+{
+	char	 path[PATH_MAX + 32], buf[PATH_MAX + 16], *nl;
+	ssize_t	 r;
+	int	 fd;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", folder, IPSW_CACHE_MARK);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return (-1);
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 5)
+		return (-1);
+	buf[r] = '\0';
+	if ((nl = strchr(buf, '\n')) != NULL)
+		*nl = '\0';
+	if (strncmp(buf, "ipsw /", 6) != 0 || strlen(buf + 5) >= outlen)
+		return (-1);
+	for (nl = buf + 5; *nl != '\0'; nl++)
+		if ((unsigned char)*nl < 0x20 || *nl == 0x7f)
+			return (-1);
+	text_copy(out, buf + 5, outlen);
+	return (0);
+}
+
+/* Say whose cache folder this is, so that it can go with its IPSW, even when the IPSW went first. */
+static void
+write_mark(struct ipsw_prep *p)
+{
+	char	 folder[PATH_MAX], path[PATH_MAX + 32], tmp[PATH_MAX + 48], line[PATH_MAX + 16];
+	int	 fd, n, rc;
+
+	if (p->ipsw[0] != '/' || ipsw_cache_folder(p->ipsw, p->cache_dir, folder, sizeof(folder)) != 0)
+		return;
+	if (os_mkdirs(folder, 0755) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", folder, IPSW_CACHE_MARK);
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+	n = snprintf(line, sizeof(line), "ipsw %s\n", p->ipsw);
+	if (n <= 0 || (size_t)n >= sizeof(line))
+		return;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) == -1)
+		return;
+	rc = write_all(fd, line, (size_t)n);
+	if (close(fd) != 0 && rc == 0)
+		rc = errno;
+	if (rc != 0 || rename(tmp, path) != 0)
+		unlink(tmp);
+}
+
 static void
 finish(struct ipsw_prep *p, int rc, const char *msg)
 {
@@ -411,6 +592,9 @@ worker(void *arg)
 		p->done_bytes += l.size[i];
 	}
 	ipsw_src_close(&s);
+	/* a failed extraction leaves nothing behind, not even the mark */
+	if (rc == 0 && !is_dir)
+		write_mark(p);
 	if (rc == 0) {
 		ipsw_cache_path(p->ipsw, cache, l.path[0], where, sizeof(where));
 		snprintf(msg, sizeof(msg), "%s %s (%.1f MB)%s",

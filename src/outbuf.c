@@ -8,12 +8,18 @@
  * dropped and counted, and the reader is told how much it missed once it
  * has caught up. Only whole records are queued or dropped, so a reader
  * never sees half a line.
+ *
+ * The control socket (server.c) queues each client's events here too; for
+ * it a lost line means the client's picture is wrong, so it asks to be told
+ * (fail_cb) and drops the client instead of counting.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,12 +32,14 @@ struct outbuf {
 	ev_io			 w;
 	struct ev_loop		*loop;
 	int			 fd;
-	int			 fl_before;	/* the fd's flags, restored at the end (-1: unknown) */
+	int			 fl_before;	/* the fd's flags, restored at the end (-1: leave them) */
+	bool			 sock;		/* send(MSG_NOSIGNAL): a reader gone raises no SIGPIPE */
 	char			*buf;
 	size_t			 off, len, cap, limit;	/* queued bytes are buf[off..len) */
 	unsigned long		 dropped;
 	bool			 broken;
 	outbuf_drained_cb	 drained_cb;
+	outbuf_fail_cb		 fail_cb;
 	void			*arg;
 };
 
@@ -42,6 +50,7 @@ struct outbuf *
 outbuf_new(struct ev_loop *loop, int fd, size_t limit, outbuf_drained_cb cb, void *arg)
 {
 	struct outbuf	*ob;
+	struct stat	 st;
 	int		 fl;
 
 	if ((ob = calloc(1, sizeof(*ob))) == NULL)
@@ -51,35 +60,33 @@ outbuf_new(struct ev_loop *loop, int fd, size_t limit, outbuf_drained_cb cb, voi
 	ob->limit = limit;
 	ob->drained_cb = cb;
 	ob->arg = arg;
+	ob->sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 	/* a terminal's stdout may share its flags with the shell's: they are put back at the end */
 	ob->fl_before = fl = fcntl(fd, F_GETFL);
 	if (fl != -1 && (fl & O_NONBLOCK) == 0)
 		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	else
+		ob->fl_before = -1;	/* non-blocking already (or unknown): nothing to put back */
 	ev_io_init(&ob->w, outbuf_write_cb, fd, EV_WRITE);
 	return ob;
 }
 
-/* Write from the queue until it is empty or the fd is full; -1 once broken. */
-static int
-outbuf_flush(struct outbuf *ob)
+/* Be told (with outbuf_new's arg) of every lost line and of a broken fd. */
+void
+outbuf_set_fail_cb(struct outbuf *ob, outbuf_fail_cb cb)
+{
+	ob->fail_cb = cb;
+}
+
+static ssize_t
+outbuf_write(struct outbuf *ob, const char *data, size_t len)
 {
 	ssize_t	n;
 
-	while (ob->off < ob->len) {
-		n = write(ob->fd, ob->buf + ob->off, ob->len - ob->off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			ob->broken = true;
-			ob->off = ob->len = 0;
-			return -1;
-		}
-		ob->off += (size_t)n;
-	}
-	ob->off = ob->len = 0;
-	return 0;
+	do
+		n = ob->sock ? send(ob->fd, data, len, MSG_NOSIGNAL) : write(ob->fd, data, len);
+	while (n == -1 && errno == EINTR);
+	return n;
 }
 
 static void
@@ -94,6 +101,52 @@ outbuf_watch(struct outbuf *ob, bool on)
 	}
 }
 
+/* Nothing more goes out: the queue and its memory are let go. */
+static void
+outbuf_discard(struct outbuf *ob)
+{
+	ob->broken = true;
+	outbuf_watch(ob, false);
+	free(ob->buf);
+	ob->buf = NULL;
+	ob->off = ob->len = ob->cap = 0;
+}
+
+/* Tell the owner; it may stop the queue, so nothing may touch ob after this. */
+static int
+outbuf_fail(struct outbuf *ob, enum outbuf_fail why)
+{
+	if (ob->fail_cb != NULL)
+		ob->fail_cb(ob->arg, why);
+	return -1;
+}
+
+/* Write from the queue until it is empty or the fd is full; -1 once broken. */
+static int
+outbuf_flush(struct outbuf *ob)
+{
+	ssize_t	n;
+
+	while (ob->off < ob->len) {
+		n = outbuf_write(ob, ob->buf + ob->off, ob->len - ob->off);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			outbuf_discard(ob);
+			return -1;
+		}
+		ob->off += (size_t)n;
+	}
+	ob->off = ob->len = 0;
+	/* a burst (a snapshot, a reader that lagged) grew the queue: give the memory back */
+	if (ob->cap > OUTBUF_KEEP) {
+		free(ob->buf);
+		ob->buf = NULL;
+		ob->cap = 0;
+	}
+	return 0;
+}
+
 static void
 outbuf_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -102,9 +155,14 @@ outbuf_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (outbuf_flush(ob) == -1 || ob->len == 0)
-		outbuf_watch(ob, false);
-	if (ob->len == 0 && !ob->broken && ob->dropped > 0) {
+	if (outbuf_flush(ob) == -1) {
+		(void)outbuf_fail(ob, OUTBUF_BROKEN);
+		return;
+	}
+	if (ob->len > 0)
+		return;
+	outbuf_watch(ob, false);
+	if (ob->dropped > 0) {
 		lost = ob->dropped;
 		ob->dropped = 0;
 		if (ob->drained_cb != NULL)
@@ -123,12 +181,10 @@ outbuf_put(struct outbuf *ob, const char *data, size_t len)
 		return -1;
 	if (ob->len == 0) {
 		/* nothing waits: straight to the fd, the usual case */
-		do
-			n = write(ob->fd, data, len);
-		while (n == -1 && errno == EINTR);
+		n = outbuf_write(ob, data, len);
 		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			ob->broken = true;
-			return -1;
+			outbuf_discard(ob);
+			return outbuf_fail(ob, OUTBUF_BROKEN);
 		}
 		if (n < 0)
 			n = 0;
@@ -138,7 +194,7 @@ outbuf_put(struct outbuf *ob, const char *data, size_t len)
 		len -= (size_t)n;
 	} else if (ob->len - ob->off + len > ob->limit) {
 		ob->dropped++;
-		return -1;
+		return outbuf_fail(ob, OUTBUF_FULL);
 	}
 	/* the rest of a line already begun is always kept: a reader never gets half a line */
 	if (ob->off > 0 && ob->len + len > ob->cap) {
@@ -154,12 +210,11 @@ outbuf_put(struct outbuf *ob, const char *data, size_t len)
 		while (cap < need)
 			cap *= 2;
 		if ((nb = realloc(ob->buf, cap)) == NULL) {
-			if (n > 0) {
-				/* half a line went out: the stream is no longer whole */
-				ob->broken = true;
-			}
+			/* half a line went out: the stream is no longer whole */
+			if (n > 0)
+				outbuf_discard(ob);
 			ob->dropped++;
-			return -1;
+			return outbuf_fail(ob, OUTBUF_NOMEM);
 		}
 		ob->buf = nb;
 		ob->cap = cap;
@@ -170,11 +225,38 @@ outbuf_put(struct outbuf *ob, const char *data, size_t len)
 	return 0;
 }
 
-/* True once a write failed for good (EPIPE, EBADF, ...): nothing more is written. */
+/* True once a write failed for good or the queue was stopped: nothing more is written. */
 bool
 outbuf_broken(const struct outbuf *ob)
 {
 	return ob->broken;
+}
+
+/* Bytes of memory the queue holds now (queued lines and room for more). */
+size_t
+outbuf_allocated(const struct outbuf *ob)
+{
+	return ob->cap;
+}
+
+static void
+outbuf_restore_flags(struct outbuf *ob)
+{
+	if (ob->fl_before != -1)
+		(void)fcntl(ob->fd, F_SETFL, ob->fl_before);
+	ob->fl_before = -1;
+}
+
+/* Write nothing more; the owner may close the fd now. Safe inside the queue's callbacks. */
+void
+outbuf_stop(struct outbuf *ob)
+{
+	if (ob == NULL)
+		return;
+	outbuf_discard(ob);
+	ob->dropped = 0;
+	/* the fd may be closed and its number reused: its flags are put back now or never */
+	outbuf_restore_flags(ob);
 }
 
 static long
@@ -197,6 +279,9 @@ outbuf_free(struct outbuf *ob, int timeout_ms)
 		return;
 	outbuf_watch(ob, false);
 	deadline = outbuf_now_ms() + timeout_ms;
+	/* what the fd takes at once goes out even with no time to wait */
+	if (!ob->broken)
+		(void)outbuf_flush(ob);
 	while (!ob->broken && ob->len > ob->off && (left = deadline - outbuf_now_ms()) > 0) {
 		pfd.fd = ob->fd;
 		pfd.events = POLLOUT;
@@ -204,8 +289,7 @@ outbuf_free(struct outbuf *ob, int timeout_ms)
 			break;
 		(void)outbuf_flush(ob);
 	}
-	if (ob->fl_before != -1 && (ob->fl_before & O_NONBLOCK) == 0)
-		(void)fcntl(ob->fd, F_SETFL, ob->fl_before);
+	outbuf_restore_flags(ob);
 	free(ob->buf);
 	free(ob);
 }

@@ -222,6 +222,10 @@ in_use_cb(void *arg, const char *path)
 		    strcmp(bs->fw_path, path) == 0)
 			return (true);
 	}
+	/* an extraction into its cache runs (its job may have been cancelled meanwhile) */
+	for (size_t i = 0; i < b->nfwprep; i++)
+		if (!b->fwprep[i]->done && strcmp(b->fwprep[i]->path, path) == 0)
+			return (true);
 	return (false);
 }
 
@@ -265,8 +269,9 @@ prep_done_cb(void *arg, int err, const char *msg)
 bool
 runner_fw_prepared(struct bench *b, const char *path)
 {
-	struct fwprep	*p;
-	char		 err[256];
+	struct fwprep		*p;
+	char			 err[256];
+	unsigned long long	 over;
 
 	if (b->dialect == DIALECT_MASTER || path[0] == '\0' || strcmp(path, b->ipsw) == 0)
 		return (true);
@@ -281,6 +286,18 @@ runner_fw_prepared(struct bench *b, const char *path)
 	if (ipsw_read_info(path, &p->info, err, sizeof(err)) != 0 || p->info.is_dir ||
 	    p->info.os_path[0] == '\0' || ipsw_cached(path, b->cfg->cache_dir, &p->info)) {
 		p->done = true;
+		return (true);
+	}
+	/*
+	 * The cache counts against keep: make room by evicting others. When
+	 * nothing else may go the restore still runs, without the shared copy.
+	 */
+	if ((over = fwsel_make_room(b->fw, path, p->info.os_size)) > 0) {
+		p->done = true;
+		bench_error(b, "not extracting the filesystem of %s once for all restores: its %.1f MB "
+		    "would exceed keep = %.1f MB by %.1f MB and nothing can be evicted; each restore "
+		    "extracts it itself", path, p->info.os_size / 1048576.0, b->cfg->fw_keep / 1048576.0,
+		    over / 1048576.0);
 		return (true);
 	}
 	p->prep = ipsw_prepare_start(b->loop, path, b->cfg->cache_dir, &p->info, prep_progress_cb,

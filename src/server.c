@@ -17,6 +17,7 @@
 #include "command.h"
 #include "events.h"
 #include "log.h"
+#include "outbuf.h"
 #include "owner.h"
 #include "server.h"
 #include "text.h"
@@ -28,7 +29,6 @@
 
 struct client {
 	ev_io rio;
-	ev_io wio;
 	struct server *srv;
 	struct client *next;
 	int fd;
@@ -38,8 +38,7 @@ struct client {
 	size_t inlen;
 	bool discarding;		/* inside an overlong line */
 	bool dead;			/* closed; freed by the reaper */
-	char *out;
-	size_t outoff, outlen, outcap;
+	struct outbuf *out;		/* events on their way; stopped when the client is dropped */
 };
 
 struct server {
@@ -114,70 +113,31 @@ server_socket_path(const char *explicit_path, char *out, size_t outlen, char *er
 
 /* ---- output ----------------------------------------------------------------- */
 
+/* The client's queue lost a line or its socket: its picture of the bench is wrong, drop it. */
 static void
-client_flush(struct client *c)
+client_fail_cb(void *arg, enum outbuf_fail why)
 {
-	while (c->outoff < c->outlen) {
-		ssize_t w = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+	struct client *c = arg;
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (w <= 0) {
-			client_drop(c, "gone");
-			return;
-		}
-		c->outoff += (size_t)w;
+	switch (why) {
+	case OUTBUF_FULL:
+		client_drop(c, "not reading: its buffer is full");
+		break;
+	case OUTBUF_NOMEM:
+		client_drop(c, "out of memory");
+		break;
+	case OUTBUF_BROKEN:
+		client_drop(c, "gone");
+		break;
 	}
-	if (c->outoff == c->outlen) {
-		c->outoff = c->outlen = 0;
-		io_stop(c->srv->loop, &c->wio);
-		/* a burst (the snapshot) may have grown the buffer: give it back */
-		if (c->outcap > 65536) {
-			free(c->out);
-			c->out = NULL;
-			c->outcap = 0;
-		}
-	} else
-		io_start(c->srv->loop, &c->wio);
 }
 
 static void
 client_put(struct client *c, const char *line, size_t n)
 {
-	if (c->dead)
-		return;
-	if (c->outlen - c->outoff + n > OUT_MAX) {
-		client_drop(c, "not reading: its buffer is full");
-		return;
-	}
-	if (c->outlen + n > c->outcap) {
-		size_t cap;
-		char *p;
-
-		if (c->outoff > 0) {
-			memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
-			c->outlen -= c->outoff;
-			c->outoff = 0;
-		}
-		cap = c->outcap ? c->outcap : 4096;
-		while (cap < c->outlen + n)
-			cap *= 2;
-		if (cap != c->outcap) {
-			if ((p = realloc(c->out, cap)) == NULL) {
-				client_drop(c, "out of memory");
-				return;
-			}
-			c->out = p;
-			c->outcap = cap;
-		}
-	}
-	memcpy(c->out + c->outlen, line, n);
-	c->outlen += n;
-	/* try at once only when nothing waits: order is kept, and a slow client costs one syscall */
-	if (!ev_is_active(&c->wio))
-		client_flush(c);
+	/* a failure drops the client from client_fail_cb */
+	if (!c->dead)
+		(void)outbuf_put(c->out, line, n);
 }
 
 static void
@@ -433,16 +393,6 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-static void
-write_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct client *c = OWNER_OF(w, struct client, wio);
-
-	(void)loop;
-	(void)revents;
-	client_flush(c);
-}
-
 /* ---- clients ---------------------------------------------------------------------- */
 
 static void
@@ -454,7 +404,7 @@ client_drop(struct client *c, const char *why)
 		return;
 	log_info("client pid %ld (uid %ld) detached: %s", (long)c->pid, (long)c->uid, why);
 	io_stop(s->loop, &c->rio);
-	io_stop(s->loop, &c->wio);
+	outbuf_stop(c->out);
 	close(c->fd);
 	c->fd = -1;
 	c->dead = true;
@@ -477,7 +427,7 @@ reap_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	while ((c = *pp) != NULL) {
 		if (c->dead) {
 			*pp = c->next;
-			free(c->out);
+			outbuf_free(c->out, 0);
 			free(c);
 			any = true;
 		} else
@@ -546,22 +496,25 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
-		if (s->nclients >= CLIENTS_MAX || (c = calloc(1, sizeof(*c))) == NULL) {
+		c = NULL;
+		if (s->nclients >= CLIENTS_MAX || (c = calloc(1, sizeof(*c))) == NULL ||
+		    (c->out = outbuf_new(loop, fd, OUT_MAX, NULL, c)) == NULL) {
 			char *line = events_error("too many clients attached");
 
 			if (line && send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 				/* nothing more to tell it */
 			}
 			free(line);
+			free(c);
 			close(fd);
 			continue;
 		}
+		outbuf_set_fail_cb(c->out, client_fail_cb);
 		c->srv = s;
 		c->fd = fd;
 		c->uid = cr.uid;
 		c->pid = cr.pid;
 		ev_io_init(&c->rio, read_cb, fd, EV_READ);
-		ev_io_init(&c->wio, write_cb, fd, EV_WRITE);
 		c->next = s->clients;
 		s->clients = c;
 		s->nclients++;
@@ -756,13 +709,14 @@ server_free(struct server *s)
 	for (c = s->clients; c; c = c->next) {
 		if (!c->dead) {
 			/* last words: whatever is queued, if the client takes it now */
-			client_flush(c);
+			outbuf_free(c->out, 0);
+			c->out = NULL;
 			client_drop(c, "bench stopped");
 		}
 	}
 	for (c = s->clients; c; c = n) {
 		n = c->next;
-		free(c->out);
+		outbuf_free(c->out, 0);
 		free(c);
 	}
 	io_stop(s->loop, &s->lio);

@@ -36,14 +36,39 @@ check() {
 	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
 }
 
+# A test finds the processes it started through their parents, never by a
+# machine-wide name: a parallel run or a demo must not be taken for its own.
+# child_of PID [NAME]: a child of PID (named NAME), waiting up to 5 s for it to appear
+child_of() {
+	local i c
+	for i in $(seq 1 50); do
+		c=$(pgrep -n -P "$1" ${2:+-x "$2"})
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+# descendants PID: every process below PID, each before its own children
+descendants() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
 diag() {
 	sed 's/^/# /' "$@"
 }
 
 _cleanup_hooks=()
+_cleanup_done=0
 at_exit() { _cleanup_hooks+=("$*"); }
+# once, however the test ends: its end, an exit on the way, or a signal
 _run_cleanup() {
 	local h
+	[ "$_cleanup_done" = 1 ] && return 0
+	_cleanup_done=1
 	for h in "${_cleanup_hooks[@]}"; do eval "$h" >/dev/null 2>&1 || true; done
 	if [ "$_tap_fail" -gt 0 ] || [ -n "${KEEP_TMP:-}" ]; then
 		echo "# state kept in $T"
@@ -51,7 +76,20 @@ _run_cleanup() {
 		rm -rf "$T"
 	fi
 }
+# Killed (the runner's timeout, ^C, a closed terminal): bash would die without
+# its EXIT trap and leave the servers the test started running. Clean up as at
+# the end instead, and fail with the shell's status for that signal.
+_on_signal() {
+	trap '' TERM INT HUP	# a second signal does not cut the cleanup short
+	echo "# killed by SIG$1"
+	_run_cleanup
+	trap - EXIT
+	exit "$2"
+}
 trap _run_cleanup EXIT
+trap '_on_signal TERM 143' TERM
+trap '_on_signal INT 130' INT
+trap '_on_signal HUP 129' HUP
 
 done_testing() {
 	echo "1..$_tap_n"
@@ -151,6 +189,8 @@ tmux_fresh() {
 	SOCK="$_tmux_base-$_tmux_n"
 }
 TM() { tmux -L "$SOCK" -f /dev/null "$@"; }
+# pane_pid SESSION: the process tmux started in the session's pane (the command, when it was exec'd)
+pane_pid() { TM display-message -p -t "$1" '#{pane_pid}'; }
 scr() { TM capture-pane -p -t "${1:-c}" 2>/dev/null; }
 scr_e() { TM capture-pane -p -e -t "${1:-c}" 2>/dev/null; }
 scr_not() { ! scr | grep -qE -- "$1"; }

@@ -5,10 +5,12 @@
  * One table drives parsing, command_name() and command_usage(), so the
  * help and the parser cannot disagree; another says what state a slot
  * must be in for each verb (command_allowed()), for the bench and the
- * console's footer alike. A line comes from stdin or a
+ * console's footer alike, and command_condition() reads it out for the
+ * help. A line comes from stdin or a
  * socket: it is bounded, checked for NULs, and whatever is echoed back in
  * an error goes through text_sanitize().
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -279,6 +281,80 @@ static const struct cmd_check cmd_rules[CMD__COUNT][CMD_CHECKS_MAX] = {
 	},
 	[CMD_QUIT] = { { 0, 0, 0, NULL } },
 };
+
+/*
+ * The state bits in words, for reading a verb's rules out in the help
+ * ("in recovery mode", "not ignored"); in the order they are read.
+ */
+static const struct {
+	unsigned	 bit;
+	const char	*has, *lacks;
+} cmd_words[] = {
+	{ CMDS_PHONE, "phone on the port", "no phone on the port" },
+	{ CMDS_NOECID, "no ECID known", "ECID known" },
+	{ CMDS_NORMAL, "in normal mode", "not in normal mode" },
+	{ CMDS_RECOVERY, "in recovery mode", "not in recovery mode" },
+	{ CMDS_DFU, "in DFU mode", "not in DFU mode" },
+	{ CMDS_RESTORE, "in restore mode", "not in restore mode" },
+	{ CMDS_FLAGGED, "flagged", "not flagged" },
+	{ CMDS_IGNORED, "ignored", "not ignored" },
+	{ CMDS_JOB, "a job queued or running", "no job queued or running" },
+	{ CMDS_GUIDE, "the guided DFU under way", "no guided DFU under way" },
+};
+
+/* Append a clause to buf like snprintf, keeping the full length when it does not fit. */
+static void
+cond_add(char *buf, size_t len, size_t *off, const char *sep, const char *words)
+{
+	size_t	room = *off < len ? len - *off : 0;
+	int	n;
+
+	n = snprintf(room ? buf + *off : NULL, room, "%s%s", *off ? sep : "", words);
+	if (n > 0)
+		*off += (size_t)n;
+}
+
+/*
+ * When verb applies, in words read from the same rules command_allowed()
+ * applies ("phone on the port, in recovery mode, not ignored, no job queued
+ * or running"): clauses joined by ", ", a choice as ", or ". "" for a verb
+ * that always applies. Returns the full length, as snprintf.
+ */
+size_t
+command_condition(enum cmd_verb verb, char *buf, size_t len)
+{
+	const struct cmd_check	*c;
+	unsigned		 need = 0, refuse = 0;
+	size_t			 off = 0, i, w;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if ((unsigned)verb >= CMD__COUNT)
+		return 0;
+	for (i = 0; i < CMD_CHECKS_MAX && cmd_rules[verb][i].why != NULL; i++) {
+		need |= cmd_rules[verb][i].need;
+		refuse |= cmd_rules[verb][i].refuse;
+	}
+	for (w = 0; w < sizeof(cmd_words) / sizeof(cmd_words[0]); w++) {
+		if (need & cmd_words[w].bit)
+			cond_add(buf, len, &off, ", ", cmd_words[w].has);
+		else if (refuse & cmd_words[w].bit)
+			cond_add(buf, len, &off, ", ", cmd_words[w].lacks);
+	}
+	/* a check with need_any is one choice among its bits */
+	for (i = 0; i < CMD_CHECKS_MAX && (c = &cmd_rules[verb][i])->why != NULL; i++) {
+		bool	first = true;
+
+		if (c->need_any == 0)
+			continue;
+		for (w = 0; w < sizeof(cmd_words) / sizeof(cmd_words[0]); w++)
+			if (c->need_any & cmd_words[w].bit) {
+				cond_add(buf, len, &off, first ? ", " : ", or ", cmd_words[w].has);
+				first = false;
+			}
+	}
+	return off;
+}
 
 unsigned
 command_slot_state(const struct slot *s)

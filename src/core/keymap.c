@@ -98,6 +98,9 @@ keymap_context_name(enum km_context ctx)
 	return context_names[ctx];
 }
 
+#define HELP_WIDTH	78	/* columns of the help text */
+#define HELP_INDENT	"                      "	/* under the help text of a key line */
+
 /* Append to buf like snprintf, tracking the full length even when truncated. */
 static void
 append(char *buf, size_t len, size_t *off, const char *fmt, const char *a, const char *b)
@@ -108,6 +111,43 @@ append(char *buf, size_t len, size_t *off, const char *fmt, const char *a, const
 	n = snprintf(room ? buf + *off : NULL, room, fmt, a, b);
 	if (n > 0)
 		*off += (size_t)n;
+}
+
+/*
+ * Under a key that sends a command, when the bench takes it: read out of
+ * command.c's rules (command_condition()), so the help cannot promise what
+ * the bench refuses. Wrapped to HELP_WIDTH under the help text.
+ */
+static void
+help_condition(char *buf, size_t len, size_t *off, const struct keymap_entry *e)
+{
+	char		 cond[256], word[64];
+	const char	*p, *sp;
+	size_t		 col, wl;
+
+	if (e->action != KM_COMMAND && e->action != KM_FLAG_MENU &&
+	    e->action != KM_DFU_START && e->action != KM_IGNORE_TOGGLE)
+		return;
+	if (command_condition(e->verb, cond, sizeof(cond)) == 0)
+		return;
+	append(buf, len, off, "%s%s", HELP_INDENT, "when:");
+	col = strlen(HELP_INDENT) + strlen("when:");
+	for (p = cond; *p != '\0'; p = sp) {
+		while (*p == ' ')
+			p++;
+		if ((sp = strchr(p, ' ')) == NULL)
+			sp = p + strlen(p);
+		wl = (size_t)(sp - p) < sizeof(word) ? (size_t)(sp - p) : sizeof(word) - 1;
+		memcpy(word, p, wl);
+		word[wl] = '\0';
+		if (col + 1 + wl > HELP_WIDTH) {
+			append(buf, len, off, "\n%s%s", HELP_INDENT, "     ");
+			col = strlen(HELP_INDENT) + 5;
+		}
+		append(buf, len, off, " %s%s", word, "");
+		col += 1 + wl;
+	}
+	append(buf, len, off, "%s%s", "\n", "");
 }
 
 size_t
@@ -131,6 +171,7 @@ keymap_help(char *buf, size_t len)
 			strncat(keys, table[j].name, sizeof(keys) - strlen(keys) - 1);
 		}
 		append(buf, len, &off, "  %-19s %s\n", keys, table[i].help);
+		help_condition(buf, len, &off, &table[i]);
 	}
 	return off;
 }

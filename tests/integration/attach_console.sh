@@ -34,7 +34,7 @@ TM new-session -d -s c -x 100 -y 30 \
 	'$IDEVICEBENCH' $BENCH_ARGS 2>'$T/c.err'"
 tcheck "the first console comes up" wait_scr 20 "A3 .*1-1.3"
 tcheck "it shows the phones" wait_scr 20 "iPhone X .*REC"
-BPID=$(pgrep -f "^$IDEVICEBENCH -c $T/a.conf" | head -1)
+BPID=$(child_of "$(pane_pid c)" idevicebench)
 check "the bench runs in the first console's process" test -n "$BPID"
 at_exit '[ -n "${BPID:-}" ] && kill -KILL "$BPID"'
 check "and listens on its socket" test -S "$IDEVICEBENCH_SOCKET"
@@ -46,7 +46,7 @@ tcheck "a third one attaches (120x40)" wait_scr 10 "A3 .*1-1.3" e
 tcheck "the first counts three consoles" wait_scr 5 "3 consoles" c
 tcheck "the second too" wait_scr 5 "3 consoles" d
 tcheck "the third too" wait_scr 5 "3 consoles" e
-DPID=$(pgrep -f "^$IDEVICEBENCH -c $T/a.conf" | grep -v "^$BPID\$" | head -1)
+DPID=$(child_of "$(pane_pid d)" idevicebench)
 check "the second console is a client of the first bench, not a bench" \
 	grep -q "client pid $DPID (uid 0) attached" "$T/logs/idevicebench.log"
 
@@ -79,7 +79,7 @@ tcheck "all show the same counts" same_counts
 # an attached console whose terminal goes away (SIGHUP) ends; nothing else does
 TM new-session -d -s f -x 80 -y 24 "exec '$IDEVICEBENCH' attach 2>'$T/f.err'"
 tcheck "a fourth console attaches" wait_scr 5 "4 consoles" c
-FPID=$(pgrep -n -f "^$IDEVICEBENCH attach\$")
+FPID=$(pane_pid f)
 check "its process is found" test -n "$FPID"
 TM kill-session -t f
 for i in $(seq 1 50); do kill -0 "$FPID" 2>/dev/null || break; sleep 0.1; done

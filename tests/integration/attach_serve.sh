@@ -50,7 +50,7 @@ serve 1 ""
 SIM_PID=$!
 at_exit 'kill -TERM $SIM_PID; pkill -KILL -f "[i]devicebench serve -c $T/"'
 check "serve listens on the socket" wait_sock
-SERVE_PID=$(pgrep -f "^$IDEVICEBENCH serve -c $T/a.conf --log-dir $T/logs " | head -1)
+SERVE_PID=$(child_of "$SIM_PID" idevicebench)
 check "the serve process is found" test -n "$SERVE_PID"
 check "the socket is mode 0600 (no group configured)" test "$(stat -c %a "$SOCK_PATH")" = 600
 check "its directory was made 0700" test "$(stat -c %a "$T/run")" = 700
@@ -168,14 +168,15 @@ check "saying no bench is running" grep -q "no bench is running" "$T/none.out"
 serve 3 ""
 SIM3=$!
 wait_sock
-P3=$(pgrep -f "^$IDEVICEBENCH serve -c $T/a.conf --log-dir $T/logs " | head -1)
+P3=$(child_of "$SIM3" idevicebench)
 kill -KILL "$P3"
 sleep 0.5
 check "a killed bench leaves its socket behind" test -S "$SOCK_PATH"
 wait "$SIM3" 2>/dev/null
 serve 4 "" g
+SIM4=$!
 check "a new bench replaces the stale socket" wait_sock
-P4=$(pgrep -f "^$IDEVICEBENCH serve -c $T/g.conf --log-dir $T/logs " | head -1)
+P4=$(child_of "$SIM4" idevicebench)
 
 # [bench] group: its members may attach, others may not
 check "with a group the socket is mode 0660" test "$(stat -c %a "$SOCK_PATH")" = 660

@@ -61,9 +61,13 @@ wait_event 10 event=device port=1-1.3 >/dev/null
 bench_send "update 1-1.3"
 check "long restore running" wait_event 10 event=job slot=1-1.3 state=running
 sleep 1
-pkill -KILL -f "^$IDEVICEBENCH --json --log-dir $T/logs"
+# the bench under benchsim, and its restore (found before the bench dies and it is orphaned)
+BPID=$(child_of "$BENCH_PID" idevicebench)
+RESTORES=$(descendants "$BPID")
+check "the bench and its restore are found" test -n "$BPID" -a -n "$RESTORES"
+kill -KILL "$BPID"
 sleep 1
-pkill -KILL -f "[f]akerestore.*0xc00009"
+kill -KILL $RESTORES 2>/dev/null
 wait "$BENCH_PID" 2>/dev/null
 exec 9>&-
 check "after SIGKILL the attempt is still open in the database" \

@@ -153,7 +153,9 @@ tcheck "the header counts one HW" wait_scr 3 " 1 HW"
 # ? help
 keys '?'
 tcheck "? shows the key help" wait_scr 5 "guided DFU"
-tcheck "the help lists the quit key" wait_scr 2 "quit"
+tcheck "the help says when kick applies" wait_scr 2 "when: phone on the port, in recovery mode"
+keys PgDn
+tcheck "the help lists the quit key" wait_scr 2 "quit this console"
 keys q
 tcheck "q leaves the help" wait_scr 5 "┌>A2 "
 

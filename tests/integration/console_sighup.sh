@@ -34,7 +34,7 @@ tcheck "the console comes up" wait_scr 20 "A2 .*1-1.2"
 tcheck "both phones are shown" wait_scr 20 "iPhone X .*REC"
 TM send-keys -t c u Right u
 tcheck "both updates run" wait_scr 20 " 2 run"
-BPID=$(pgrep -f "^$IDEVICEBENCH -c $T/hup.conf" | head -1)
+BPID=$(child_of "$(pane_pid c)" idevicebench)
 tcheck "the console's process is found" test -n "$BPID"
 
 # a second console on the same bench while the first one runs: it attaches

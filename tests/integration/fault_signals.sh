@@ -31,6 +31,7 @@ bench_wait_exit() {
 no_restore_left() {
 	local f
 	for f in "$FAULT_OUT"/pid-*; do
+		[ -e "$f" ] || continue
 		gone_pid "$f" || return 1
 	done
 }

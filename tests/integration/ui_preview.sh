@@ -124,7 +124,7 @@ tcheck "Home goes back to A1 on page 1" wait_for "page 1/2"
 # ---- help overlay lists every key of the table ---------------------------------
 keys '?'
 wait_for "idevicebench keys" >/dev/null
-{ scr; keys PgDn; sleep 0.3; scr; } >"$T/help"
+{ scr; keys PgDn; sleep 0.3; scr; keys PgDn; sleep 0.3; scr; } >"$T/help"
 missing=""
 while IFS=$'\t' read -r ctx name; do
 	# the key column of the help lines ("  Up Down ...  help text")
@@ -134,6 +134,7 @@ while IFS=$'\t' read -r ctx name; do
 done < <("$prev" --keys)
 tcheck "help lists every key of the table${missing:+ (missing:$missing)}" test -z "$missing"
 tcheck "help names the error numbers convention" grep -q "this bench's convention" "$T/help"
+tcheck "help says when flag applies" grep -qE "^ +when: ECID known$" "$T/help"
 keys q
 tcheck "q leaves the help" wait_for "? help  q quit"
 

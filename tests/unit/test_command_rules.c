@@ -1,4 +1,4 @@
-/* test_command_rules.c: what a command may do to a slot (command_allowed), and the footer agreeing. */
+/* test_command_rules.c: what a command may do to a slot (command_allowed), the footer and help agreeing. */
 #include "testutil.h"
 
 #include "command.h"
@@ -185,6 +185,170 @@ test_footer_agrees(void **state)
 	assert_null(strstr(line, "k kick"));
 }
 
+/* The help's words for the state bits, read back independently of command.c's table. */
+static const struct {
+	const char	*words;
+	unsigned	 bit;
+	bool		 has;
+} help_words[] = {
+	{ "phone on the port", CMDS_PHONE, true }, { "no phone on the port", CMDS_PHONE, false },
+	{ "no ECID known", CMDS_NOECID, true }, { "ECID known", CMDS_NOECID, false },
+	{ "in normal mode", CMDS_NORMAL, true }, { "not in normal mode", CMDS_NORMAL, false },
+	{ "in recovery mode", CMDS_RECOVERY, true }, { "not in recovery mode", CMDS_RECOVERY, false },
+	{ "in DFU mode", CMDS_DFU, true }, { "not in DFU mode", CMDS_DFU, false },
+	{ "in restore mode", CMDS_RESTORE, true }, { "not in restore mode", CMDS_RESTORE, false },
+	{ "flagged", CMDS_FLAGGED, true }, { "not flagged", CMDS_FLAGGED, false },
+	{ "ignored", CMDS_IGNORED, true }, { "not ignored", CMDS_IGNORED, false },
+	{ "a job queued or running", CMDS_JOB, true }, { "no job queued or running", CMDS_JOB, false },
+	{ "the guided DFU under way", CMDS_GUIDE, true }, { "no guided DFU under way", CMDS_GUIDE, false },
+};
+
+/* A condition as the help states it: every clause holds; a clause may be a choice ("x, or y"). */
+struct help_cond {
+	unsigned	 need, refuse;
+	unsigned	 any[4];	/* each: at least one of these bits */
+	size_t		 nany;
+};
+
+static void
+parse_condition(const char *text, struct help_cond *hc, const char *key)
+{
+	char		 buf[512], *item, *save;
+	size_t		 w;
+	bool		 or;
+
+	memset(hc, 0, sizeof(*hc));
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (item = strtok_r(buf, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+		while (*item == ' ')
+			item++;
+		if ((or = strncmp(item, "or ", 3) == 0))
+			item += 3;
+		for (w = 0; w < sizeof(help_words) / sizeof(help_words[0]); w++)
+			if (strcmp(item, help_words[w].words) == 0)
+				break;
+		if (w == sizeof(help_words) / sizeof(help_words[0]))
+			fail_msg("key %s: the help says '%s', which names no state", key, item);
+		if (or) {
+			/* the clause before it becomes a choice with it */
+			if (hc->nany == 0 || !help_words[w].has)
+				fail_msg("key %s: a choice the test cannot read: '%s'", key, text);
+			hc->any[hc->nany - 1] |= help_words[w].bit;
+			continue;
+		}
+		if (!help_words[w].has)
+			hc->refuse |= help_words[w].bit;
+		else if (hc->nany < 4)
+			hc->any[hc->nany++] = help_words[w].bit;
+	}
+	/* a lone positive clause is a plain need */
+	for (w = 0; w < hc->nany; w++)
+		if ((hc->any[w] & (hc->any[w] - 1)) == 0) {
+			hc->need |= hc->any[w];
+			hc->any[w--] = hc->any[--hc->nany];
+		}
+}
+
+static bool
+help_cond_holds(const struct help_cond *hc, unsigned st)
+{
+	if ((st & hc->need) != hc->need || (st & hc->refuse) != 0)
+		return false;
+	for (size_t i = 0; i < hc->nany; i++)
+		if ((st & hc->any[i]) == 0)
+			return false;
+	return true;
+}
+
+/*
+ * The condition the help gives under a key, "" if none: the "when:" line
+ * after the key's own line in its context's section, with its wrapped rest.
+ */
+static void
+help_condition_of(const char *help, const struct keymap_entry *e, char *out, size_t outlen)
+{
+	const char	*sect, *line, *nl;
+	char		 keys[32], *tok, *save;
+	bool		 mine = false;
+
+	out[0] = '\0';
+	sect = strstr(help, keymap_context_name(e->ctx));
+	assert_non_null(sect);
+	for (line = strchr(sect, '\n') + 1; *line != '\0' && *line != '\n'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		if (strncmp(line, "  ", 2) == 0 && line[2] != ' ') {
+			if (mine)
+				return;
+			snprintf(keys, sizeof(keys), "%.19s", line + 2);
+			for (tok = strtok_r(keys, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save))
+				if (strcmp(tok, e->name) == 0)
+					mine = true;
+		} else if (mine) {
+			const char *p = line;
+
+			while (*p == ' ')
+				p++;
+			if (strncmp(p, "when: ", 6) == 0)
+				p += 6;
+			if (out[0] != '\0')
+				strncat(out, " ", outlen - strlen(out) - 1);
+			strncat(out, p, (size_t)(nl - p) < outlen - strlen(out) - 1 ?
+			    (size_t)(nl - p) : outlen - strlen(out) - 1);
+		}
+	}
+	assert_true(mine);
+}
+
+/*
+ * The help says under each key when the bench takes its command, and what it
+ * says is exactly what command_allowed_state() allows, in every state.
+ */
+static void
+test_help_conditions(void **state)
+{
+	const struct keymap_entry	*t;
+	struct help_cond		 hc;
+	char				 help[16384], cond[512];
+	size_t				 n, i;
+	unsigned			 st;
+	enum cmd_verb			 v;
+	bool				 sends;
+	int				 checked = 0;
+
+	(void)state;
+	assert_true(keymap_help(help, sizeof(help)) < sizeof(help));
+	t = keymap_table(&n);
+	for (i = 0; i < n; i++) {
+		sends = t[i].action == KM_COMMAND || t[i].action == KM_FLAG_MENU ||
+		    t[i].action == KM_DFU_START || t[i].action == KM_IGNORE_TOGGLE;
+		help_condition_of(help, &t[i], cond, sizeof(cond));
+		if (!sends) {
+			if (cond[0] != '\0')
+				fail_msg("key %s sends no command, yet the help gives a condition: %s",
+				    t[i].name, cond);
+			continue;
+		}
+		parse_condition(cond, &hc, t[i].name);
+		for (st = 0; st < (1u << 11); st++) {
+			v = t[i].action == KM_IGNORE_TOGGLE ?
+			    ((st & CMDS_IGNORED) ? CMD_UNIGNORE : CMD_IGNORE) : t[i].verb;
+			if (help_cond_holds(&hc, st) != (command_allowed_state(v, st, NULL, 0) != 0))
+				fail_msg("key %s, state %#x: the help says '%s', the rule %s %s", t[i].name,
+				    st, cond, command_allowed_state(v, st, NULL, 0) ? "allows" : "refuses",
+				    command_name(v));
+		}
+		checked++;
+	}
+	assert_int_equal(checked, 10);	/* u e c r k d f F i, and d on the DFU screen */
+	/* what the technician asked about, in the help's words */
+	help_condition_of(help, keymap_find(KM_GRID, 'k'), cond, sizeof(cond));
+	assert_non_null(strstr(cond, "in recovery mode"));
+	assert_non_null(strstr(cond, "no job queued or running"));
+	help_condition_of(help, keymap_find(KM_GRID, 'f'), cond, sizeof(cond));
+	assert_string_equal(cond, "ECID known");
+}
+
 int
 main(void)
 {
@@ -194,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_others),
 		cmocka_unit_test(test_slot_state),
 		cmocka_unit_test(test_footer_agrees),
+		cmocka_unit_test(test_help_conditions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* test_keymap.c: the key table is consistent, and help and man page list every key. */
+/* test_keymap.c: the key table is consistent; help and man page list every key and its condition. */
 #include <ctype.h>
 #include "testutil.h"
 #include "keymap.h"
@@ -256,6 +256,81 @@ test_manpage(void **state)
 		}
 }
 
+/* The man page's entry for a key: from its .It line to the next .It or .El, lines joined. */
+static void
+man_entry(const char *man, const struct keymap_entry *e, char *out, size_t outlen)
+{
+	const char	*sect, *p, *end, *nl;
+	char		 it[128], sub[64], want[24];
+	size_t		 n = 0;
+
+	out[0] = '\0';
+	assert_non_null(sect = strstr(man, "\n.Sh KEYS\n"));
+	snprintf(sub, sizeof(sub), "\n.Ss %s\n", keymap_context_name(e->ctx));
+	assert_non_null(sect = strstr(sect, sub));
+	snprintf(want, sizeof(want), "Cm %s", e->name);
+	/* the subsection ends at the next one, or at the next section */
+	if ((end = strstr(sect + 1, "\n.S")) == NULL)
+		end = man + strlen(man);
+	nl = NULL;
+	for (p = strstr(sect + 1, "\n.It "); p != NULL && p < end; p = strstr(p + 1, "\n.It ")) {
+		if ((nl = strchr(p + 1, '\n')) == NULL)
+			break;
+		snprintf(it, sizeof(it), "%.*s ", (int)(nl - p - 1), p + 1);
+		/* "Cm k" as a whole word: not "Cm k" inside "Cm kick" */
+		for (const char *q = it; (q = strstr(q, want)) != NULL; q++)
+			if (q[strlen(want)] == ' ')
+				goto found;
+		nl = NULL;
+	}
+	fail_msg("man page: no entry for key %s under %s", e->name, keymap_context_name(e->ctx));
+	return;
+found:
+	for (p = nl + 1; *p != '\0' && strncmp(p, ".It ", 4) != 0 && strncmp(p, ".El", 3) != 0;
+	    p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		if (n + (size_t)(nl - p) + 2 < outlen) {
+			memcpy(out + n, p, (size_t)(nl - p));
+			n += (size_t)(nl - p);
+			out[n++] = ' ';
+			out[n] = '\0';
+		}
+	}
+}
+
+/* The man page says under every key that sends a command when the bench takes it, as the help does. */
+static void
+test_manpage_conditions(void **state)
+{
+	const struct keymap_entry	*t;
+	char				*man, entry[2048], cond[256], want[300];
+	size_t				 n, i, len;
+	FILE				*f;
+
+	(void)state;
+	f = fopen(test_path("man/idevicebench.1"), "r");
+	assert_non_null(f);
+	man = calloc(1, 1 << 20);
+	assert_non_null(man);
+	len = fread(man, 1, (1 << 20) - 1, f);
+	fclose(f);
+	assert_true(len > 0);
+	t = keymap_table(&n);
+	for (i = 0; i < n; i++) {
+		if (t[i].action != KM_COMMAND && t[i].action != KM_FLAG_MENU &&
+		    t[i].action != KM_DFU_START && t[i].action != KM_IGNORE_TOGGLE)
+			continue;
+		if (command_condition(t[i].verb, cond, sizeof(cond)) == 0)
+			continue;
+		man_entry(man, &t[i], entry, sizeof(entry));
+		snprintf(want, sizeof(want), "When: %s", cond);
+		if (strstr(entry, want) == NULL)
+			fail_msg("man page, key %s: want '%s' in: %s", t[i].name, want, entry);
+	}
+	free(man);
+}
+
 int
 main(void)
 {
@@ -265,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_footer),
 		cmocka_unit_test(test_manpage),
+		cmocka_unit_test(test_manpage_conditions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

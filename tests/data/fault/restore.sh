@@ -26,7 +26,8 @@ done
 if [ -n "${FAULT_OUT:-}" ]; then
 	: >"$FAULT_OUT/argv-$ecid"
 	for a in "$@"; do printf '%s\n' "$a" >>"$FAULT_OUT/argv-$ecid"; done
-	echo $$ >"$FAULT_OUT/pid-$ecid"
+	# whole or not at all: a cancel between open and write left an empty pid file
+	echo $$ >"$FAULT_OUT/.pid-$ecid.$$" && mv -f "$FAULT_OUT/.pid-$ecid.$$" "$FAULT_OUT/pid-$ecid"
 	printf '%s\n' "${GLIBC_TUNABLES:-}" >"$FAULT_OUT/tunables-$ecid"
 fi
 behave=$ecid
