@@ -348,16 +348,13 @@ dict(struct fx *x, enum fx_ctx ctx, int depth)
 				return (-1);
 			break;
 		}
-		if (strcmp(name, "key") != 0)
+		if (strcmp(name, "key") != 0 || kind != 0)
+			return (-1);		/* <key/> too: libplist's */
+		/* a key too long for key[] is none we want: read on */
+		if ((rc = text(x, key, sizeof(key), NULL, &ent)) < 0 || close_tag(x, "key") != 0)
 			return (-1);
-		key[0] = '\0';
-		if (kind == 0) {
-			/* a key too long for key[] is none we want: read on */
-			if ((rc = text(x, key, sizeof(key), NULL, &ent)) < 0 || close_tag(x, "key") != 0)
-				return (-1);
-			if (rc == 1)
-				key[0] = '\0';
-		}
+		if (rc == 1)
+			key[0] = '\0';
 		if ((bit = key_bit(ctx, key)) != 0) {
 			if (seen & bit)
 				return (-1);

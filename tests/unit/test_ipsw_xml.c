@@ -231,6 +231,7 @@ static const char variants_py[] =
 "t('root-array', base, plistlib.dumps([1, 2]))\n"
 "t('key-no-value', b'<key>BuildIdentities</key>', b'<key>Lonely</key><key>BuildIdentities</key>')\n"
 "t('nul', b'<key>Manifest</key>', b'<key>N</key><string>a\\x00b</string><key>Manifest</key>')\n"
+"t('empty-key', b'<key>Manifest</key>', b'<key/><true/><key>Manifest</key>')\n"
 "t('gt-in-text', b'<key>Manifest</key>', b'<key>N</key><string>a>b</string><key>Manifest</key>')\n";
 
 static int
