@@ -122,7 +122,87 @@ ncores=$(nproc)
 awk -v cu="$cu" -v cs="$cs" -v cw="$cw" -v h="$hcost" -v iu="$iu" -v is="$is" -v cn="$(cat "$T/curl.ngx")" \
 	-v inx="$(cat "$T/idb.ngx")" -v k="$ncores" \
 	'BEGIN { low = (cu + cs + cn + h) / k; printf "CPU budget: curl used %.2f s of CPU and nginx %.2f s serving it; SHA1 + SHA256 of the file alone cost %.2f s here (openssl speed, one core each); idevicebench used %.2f s, nginx %.2f s serving it. On %d cores, a fetch that also hashes cannot take less than (curl + nginx + hashes) / %d = %.2f s: at best %.0f%% of curl'"'"'s throughput on this machine\n\n", cu + cs, cn, h, iu + is, inx, k, k, low, 100 * (cw < low ? cw / low : 1) }'
-rm -rf "$T/lib" "$W/fw"
+rm -rf "$T/lib"
+
+# the console's loop during a download: the real bench (serve, under benchsim) with
+# download = yes; a recovery-mode phone of the model plugs in and its firmware is
+# prefetched from nginx, while a JSON client sends a command every 5 ms (an unknown
+# slot: the bench answers with an error event from its loop) and times each answer
+mkdir -p "$T/dl/lib"
+printf '[bench]\non_recovery = none\n[firmware]\ndir = %s/dl/lib\nindex = http://127.0.0.1:%s\ndownload = yes\n' \
+	"$T" "$NGINX_PORT" >"$T/dl.conf"
+printf 'hub 1-1 ports 2\ndialect master\nat 2.0 plug 1-1.1 recovery ecid 0xab0101 cpid 0x8015 bdid 0x0e\n' \
+	>"$T/dl.scenario"
+timeout 300 "$BENCHSIM" "$T/dl.scenario" -- "$IDEVICEBENCH" serve -c "$T/dl.conf" \
+	--socket "$T/dl.sock" --db "$T/dl.db" --log-dir "$T/dl/logs" </dev/null >/dev/null \
+	2>"$T/dl.err" &
+dlpid=$!
+python3 - "$T/dl.sock" >"$T/dl.out" <<'PY' || true
+import json, socket, sys, time
+for _ in range(300):
+    try:
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(sys.argv[1])
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("no control socket")
+c.settimeout(10)
+buf = b""
+state = {"started": None, "ended": None, "last": ""}
+def lines():
+    global buf
+    while b"\n" in buf:
+        line, buf = buf.split(b"\n", 1)
+        yield line
+def note(line):
+    if b'"event":"firmware"' not in line:
+        return
+    e = json.loads(line)
+    st = e.get("state")
+    if st == "downloading" and state["started"] is None:
+        state["started"] = time.monotonic()
+    if st in ("ready", "failed") and state["ended"] is None:
+        state["ended"] = time.monotonic()
+        state["last"] = st
+def ping():
+    global buf
+    t0 = time.monotonic()
+    c.sendall(b"unflag ZZ9\n")
+    while True:
+        for line in lines():
+            note(line)
+            if b'"error"' in line and b"ZZ9" in line:
+                return time.monotonic() - t0
+        buf += c.recv(1 << 20)
+during, nxt = [], time.monotonic()
+deadline = time.monotonic() + 240
+while state["ended"] is None and time.monotonic() < deadline:
+    d = ping()
+    if state["started"] is not None:
+        during.append(d)
+    nxt += 0.005
+    w = nxt - time.monotonic()
+    if w > 0:
+        time.sleep(w)
+    else:
+        nxt = time.monotonic()
+c.sendall(b"quit\n")
+v = sorted(during) or [0]
+took = (state["ended"] or time.monotonic()) - (state["started"] or time.monotonic())
+print("%s %.2f %d %.1f %.1f %.1f" % (state["last"] or "none", took, len(during),
+      1000 * v[len(v) // 2], 1000 * v[min(len(v) - 1, int(0.99 * len(v)))], 1000 * v[-1]))
+PY
+wait "$dlpid" || true
+read -r dst dtook dn dp50 dp99 dmax <"$T/dl.out" || true
+echo "### The console's loop during a download"
+echo
+echo "The bench prefetching a $SIZE_MB MiB IPSW from nginx for a phone that arrived (download = yes):"
+echo "the download ended $dst after $dtook s; $dn commands sent every 5 ms meanwhile were answered"
+echo "in p50 $dp50 ms, p99 $dp99 ms, max $dmax ms."
+echo
+rm -rf "$W/fw" "$T/dl"
 
 # 2. scan: `idevicebench firmware` with the scan cache cold (dir/.meta/.scan removed) and
 # warm, then the loop's reply latency while the real bench (serve, under benchsim) scans
@@ -287,12 +367,16 @@ python3 "$MKIPSW" "$L/a.ipsw" --product iPhone9,1 --cpid 0x8010 --bdid 0x08 --ve
 python3 "$MKIPSW" "$L/b.ipsw" --product iPhone10,1 --cpid 0x8015 --bdid 0x02 --version 16.7.10 --build 20H350
 python3 "$MKIPSW" "$L/c.ipsw" --product iPhone12,1 --cpid 0x8030 --bdid 0x04 --version 18.1 --build 22B83
 printf '[bench]\non_recovery = update\n[firmware]\ndir = %s\n' "$L" >"$T/a.conf"
+# one hub per root port: max_jobs_per_root (2) would otherwise hold the third phone until
+# one of the first two ends, which is the bench's USB rule, not the firmware's readiness
 cat >"$T/a.scenario" <<'SCEN'
 hub 1-1 ports 4
+hub 2-1 ports 4
+hub 3-1 ports 4
 dialect master
 at 3.0 plug 1-1.1 recovery ecid 0xab0001 cpid 0x8010 bdid 0x08
-at 3.5 plug 1-1.2 recovery ecid 0xab0002 cpid 0x8015 bdid 0x02
-at 4.0 plug 1-1.3 recovery ecid 0xab0003 cpid 0x8030 bdid 0x04
+at 3.5 plug 2-1.1 recovery ecid 0xab0002 cpid 0x8015 bdid 0x02
+at 4.0 plug 3-1.1 recovery ecid 0xab0003 cpid 0x8030 bdid 0x04
 restore 0xab0001 ok 2
 restore 0xab0002 ok 2
 restore 0xab0003 ok 2
