@@ -28,7 +28,9 @@ unsigned long long fw_keep_total(const struct fw_keep_item *, size_t n);
  * Which items go so that total + need fits in keep (keep 0: no budget).
  * Sets evict[i] for each (least recently used first, ties to the lower
  * index) and returns the bytes still over keep when nothing else may go,
- * 0 when everything fits.
+ * 0 when everything fits. When need > 0 cannot fit whatever goes, nothing
+ * is chosen (the download or extraction will not happen: no file is lost
+ * for it); with need 0 the library is trimmed as far as it can be.
  */
 unsigned long long fw_keep_plan(const struct fw_keep_item *, size_t n, unsigned long long keep,
     unsigned long long need, bool *evict);

@@ -56,6 +56,14 @@ void fwsel_suspect(struct fwsel *, const char *path);
  * still over keep (nothing else may go).
  */
 unsigned long long fwsel_make_room(struct fwsel *, const char *path, unsigned long long need);
+/*
+ * A download of need bytes is about to start (firmware fetch, outside the
+ * bench's own choices): evict as for the bench's downloads. 0, or the
+ * bytes still over keep (nothing else may go).
+ */
+unsigned long long fwsel_make_room_download(struct fwsel *, unsigned long long need);
+/* True once the library's first scan is done. */
+bool fwsel_ready(const struct fwsel *);
 /* Bytes on disk of a library IPSW's extraction cache as keep counts it (also without a bench). */
 unsigned long long fwsel_cache_bytes(const struct config *, const char *ipsw);
 /* Usable builds in the library. */

@@ -27,6 +27,7 @@
 #include "text.h"
 
 struct fwcli {
+	const struct config	*cfg;
 	struct ev_loop		*loop;
 	struct fwdl		*dl;
 	bool			 json;
@@ -36,6 +37,7 @@ struct fwcli {
 	/* fetch */
 	char			 want[64];
 	char			 model[32];
+	struct fwsel		*sel;		/* the keep budget, as the bench keeps it */
 	/* verify */
 	struct fw_index		 ix;
 	bool			 ix_ok;
@@ -258,6 +260,11 @@ fetch_index_cb(void *arg, const char *id, const struct fw_index *ix, const char 
 		    c->want[0] ? c->want : "signed", id);
 		goto fail;
 	}
+	if (c->sel != NULL && fwsel_make_room_download(c->sel, fw->size) > 0) {
+		fprintf(stderr, "idevicebench: %s (%s) would exceed keep = %.1f MB and nothing can "
+		    "be evicted\n", fw->version, fw->build, c->cfg->fw_keep / 1048576.0);
+		goto fail;
+	}
 	if (fwdl_fetch(c->dl, c->model, fw, e, sizeof(e)) != 0) {
 		if (!c->done)
 			fprintf(stderr, "idevicebench: %s\n", e);
@@ -270,11 +277,53 @@ fail:
 	ev_break(c->loop, EVBREAK_ALL);
 }
 
+static void
+sel_changed_cb(void *arg)
+{
+	struct fwcli	*c = arg;
+
+	if (fwsel_ready(c->sel))
+		ev_break(c->loop, EVBREAK_ALL);
+}
+
+static bool
+sel_in_use_cb(void *arg, const char *path)
+{
+	(void)arg;
+	return (in_use(path));
+}
+
+/*
+ * With a keep budget, the library is read first (its scan cache makes it
+ * quick) so that the download evicts as the bench's own would: least
+ * recently used downloads and their extraction caches, never a pinned file
+ * or one a running restore holds.
+ */
+static void
+keep_open(struct fwcli *c, struct config *own)
+{
+	struct fwsel_cbs cbs;
+
+	if (c->cfg->fw_keep == 0)
+		return;
+	*own = *c->cfg;
+	own->fw_download = false;	/* the service only keeps; this command downloads */
+	memset(&cbs, 0, sizeof(cbs));
+	cbs.changed_cb = sel_changed_cb;
+	cbs.in_use_cb = sel_in_use_cb;
+	cbs.arg = c;
+	if ((c->sel = fwsel_new(c->loop, own, c->cfg->ipsw, &cbs)) == NULL)
+		return;
+	while (!fwsel_ready(c->sel))
+		ev_run(c->loop, 0);
+}
+
 static int
 fetch_main(const struct config *cfg, bool json, const char *model, const char *want)
 {
 	struct fwcli	 c;
 	struct fwdl_options o;
+	struct config	*own;
 	const char	*s;
 
 	memset(&c, 0, sizeof(c));
@@ -282,21 +331,29 @@ fetch_main(const struct config *cfg, bool json, const char *model, const char *w
 	if ((s = getenv("IDB_FW_STALL")) != NULL)
 		o.stall_secs = atof(s);
 	c.json = json;
+	c.cfg = cfg;
 	text_copy(c.model, model, sizeof(c.model));
 	if (want)
 		text_copy(c.want, want, sizeof(c.want));
+	if ((own = calloc(1, sizeof(*own))) == NULL) {
+		fprintf(stderr, "idevicebench: out of memory\n");
+		return (1);
+	}
 	c.loop = ev_loop_new(EVFLAG_AUTO);
-	if ((c.dl = fwdl_new(c.loop, cfg->fw_dir, cfg->fw_index, &o, status_cb, &c)) == NULL ||
-	    fwdl_index_get(c.dl, model, fetch_index_cb, &c) != 0) {
+	if ((c.dl = fwdl_new(c.loop, cfg->fw_dir, cfg->fw_index, &o, status_cb, &c)) != NULL)
+		keep_open(&c, own);
+	if (c.dl == NULL || fwdl_index_get(c.dl, model, fetch_index_cb, &c) != 0) {
 		fprintf(stderr, "idevicebench: '%s' is not a model identifier like iPhone10,6\n", model);
-		fwdl_free(c.dl);
-		ev_loop_destroy(c.loop);
-		return (2);
+		c.rc = 2;
+		goto out;
 	}
 	while (!c.done)
 		ev_run(c.loop, 0);
+out:
 	fwdl_free(c.dl);
+	fwsel_free(c.sel);
 	ev_loop_destroy(c.loop);
+	free(own);
 	return (c.rc);
 }
 

@@ -547,6 +547,21 @@ fwsel_make_room(struct fwsel *f, const char *path, unsigned long long need)
 	return (evict(f, need > have ? need - have : 0, path));
 }
 
+/* A download is about to start outside the bench's choices. */
+unsigned long long
+fwsel_make_room_download(struct fwsel *f, unsigned long long need)
+{
+	if (f == NULL || f->cfg->fw_keep == 0 || !fwlib_ready(f->lib))
+		return (0);
+	return (evict(f, need, NULL));
+}
+
+bool
+fwsel_ready(const struct fwsel *f)
+{
+	return (f != NULL && fwlib_ready(f->lib));
+}
+
 /* Start or follow what fetches firmware for a model; WAIT or NONE. */
 static enum fwsel_answer
 fetch_for(struct fwsel *f, const struct fw_phone *ph, bool retry, char *reason, size_t reasonlen)
@@ -600,8 +615,8 @@ fetch_for(struct fwsel *f, const struct fw_phone *ph, bool retry, char *reason, 
 		return (FWSEL_NONE);
 	}
 	if (!fwdl_busy(f->dl, fw->build) && evict(f, fw->size, NULL) > 0) {
-		snprintf(reason, reasonlen, "no firmware for %s: %s (%s) would exceed keep = %llu MB "
-		    "and nothing can be evicted", name, fw->version, fw->build, f->cfg->fw_keep >> 20);
+		snprintf(reason, reasonlen, "no firmware for %s: %s (%s) would exceed keep = %.1f MB "
+		    "and nothing can be evicted", name, fw->version, fw->build, f->cfg->fw_keep / 1048576.0);
 		return (FWSEL_NONE);
 	}
 	memset(&m->last, 0, sizeof(m->last));

@@ -20,7 +20,11 @@ fw_keep_total(const struct fw_keep_item *it, size_t n)
 	return (t);
 }
 
-/* Which items go so that total + need fits in keep; the bytes still over. */
+/*
+ * Which items go so that total + need fits in keep; the bytes that cannot
+ * be freed. A download or extraction that cannot fit anyway takes nothing
+ * with it: files are lost only when that makes room.
+ */
 unsigned long long
 fw_keep_plan(const struct fw_keep_item *it, size_t n, unsigned long long keep,
     unsigned long long need, bool *evict)
@@ -42,8 +46,12 @@ fw_keep_plan(const struct fw_keep_item *it, size_t n, unsigned long long keep,
 			if (best == n || it[i].used < it[best].used)
 				best = i;
 		}
-		if (best == n)
+		if (best == n) {
+			if (need > 0)
+				for (i = 0; i < n; i++)
+					evict[i] = false;
 			return (total - keep);
+		}
 		evict[best] = true;
 		total -= it[best].size + it[best].cache;
 	}

@@ -142,6 +142,47 @@ PY
 "$IDEVICEBENCH" -c "$T/cache.conf" firmware >"$T/lib2.txt" 2>&1
 check "the table's keep line counts the caches" grep -Eq '^keep: 1\.[12]M of 1\.2M used by downloads, 5[89][0-9]\.[0-9]K of it their extraction caches' "$T/lib2.txt"
 
+# ---- firmware fetch keeps the same budget ----
+# Three downloads of 305 kB, keep = 700K, one more to fetch: two must go. The least
+# recently used goes; the next one is held by a restore (the shared flock a bench takes
+# while a restore reads the file) and stays; so the third goes. Then with keep = 400K
+# nothing can make room: the fetch fails with the reason and deletes nothing.
+L3="$T/lib3"
+mkdir -p "$L3/.meta"
+for spec in "a iPhone9,1 0x8010 0x08 15.8.2 19H384" "b iPhone9,3 0x8010 0x0c 15.8.3 19H386" \
+	"c iPhone10,1 0x8015 0x02 16.7.9 20H343"; do
+	set -- $spec
+	mk_ipsw "$L3/$1.ipsw" "$2" "$3" "$4" "$5" "$6" --os-bytes 300000
+	printf 'sha1 %s\ndownloaded 1\n' "$(sha1sum <"$L3/$1.ipsw" | cut -c1-40)" >"$L3/.meta/$1.ipsw"
+done
+touch -d '3 days ago' "$L3/.meta/a.ipsw"
+touch -d '2 days ago' "$L3/.meta/b.ipsw"
+touch -d '1 day ago' "$L3/.meta/c.ipsw"
+printf '[firmware]\ndir = %s\nindex = http://127.0.0.1:%s\nkeep = 700K\n' "$L3" "$NGINX_PORT" >"$T/cli.conf"
+flock -s "$L3/b.ipsw" sleep 60 &
+HOLD=$!
+sleep 0.2
+"$IDEVICEBENCH" -c "$T/cli.conf" firmware fetch iPhone10,6 >"$T/cli.out" 2>&1
+echo "rc $?" >>"$T/cli.out"
+check "fetch within keep: it succeeds" grep -qx "rc 0" "$T/cli.out"
+check "fetch within keep: the new file is there" [ -s "$L3/iPhone10,6_16.7.10_20H350_Restore.ipsw" ]
+check "fetch within keep: the least recently used download went" [ ! -e "$L3/a.ipsw" ]
+check "fetch within keep: the one a restore holds stays" [ -e "$L3/b.ipsw" ]
+check "fetch within keep: so the next one went" [ ! -e "$L3/c.ipsw" ]
+check "fetch within keep: with its .meta entry" [ ! -e "$L3/.meta/c.ipsw" ]
+sed -i 's/^keep = 700K/keep = 400K/' "$T/cli.conf"
+rm -f "$L3/iPhone10,6_16.7.10_20H350_Restore.ipsw" "$L3/.meta/iPhone10,6_16.7.10_20H350_Restore.ipsw"
+mk_ipsw "$L3/d.ipsw" iPhone10,1 0x8015 0x02 16.7.9 20H343 --os-bytes 300000
+printf 'sha1 %s\ndownloaded 1\n' "$(sha1sum <"$L3/d.ipsw" | cut -c1-40)" >"$L3/.meta/d.ipsw"
+"$IDEVICEBENCH" -c "$T/cli.conf" firmware fetch iPhone10,6 >"$T/cli2.out" 2>&1
+echo "rc $?" >>"$T/cli2.out"
+check "fetch beyond keep: it fails" grep -qx "rc 1" "$T/cli2.out"
+check "fetch beyond keep: the message says why" grep -q "16.7.10 (20H350) would exceed keep = 0.4 MB and nothing can be evicted" "$T/cli2.out"
+check "fetch beyond keep: no file is lost for a download that cannot fit" \
+	bash -c "[ -e '$L3/b.ipsw' ] && [ -e '$L3/d.ipsw' ] && [ ! -e '$L3/iPhone10,6_16.7.10_20H350_Restore.ipsw' ]"
+kill "$HOLD" 2>/dev/null
+wait "$HOLD" 2>/dev/null
+
 # a full disk: a 1 MB tmpfs as the library, a 3 MB IPSW
 if unshare -m true 2>/dev/null; then
 	mk_ipsw "$W/fw/iPhone10,6_16.7.10_20H350_Restore.ipsw" iPhone10,6 0x8015 0x0e 16.7.10 20H350 --os-bytes 3000000

@@ -58,8 +58,12 @@ test_cannot_free(void **state)
 	bool			 ev[2];
 
 	(void)state;
-	/* 1000 + 100 with keep 500: the free one goes, 500 stay over */
+	/* 1000 + 100 with keep 500: 300 over even without the free one, so it stays */
 	assert_int_equal(fw_keep_plan(it, 2, 500, 100, ev), 300);
+	assert_false(ev[0]);
+	assert_false(ev[1]);
+	/* nothing to add: the library is trimmed as far as it can be */
+	assert_int_equal(fw_keep_plan(it, 2, 500, 0, ev), 200);
 	assert_false(ev[0]);
 	assert_true(ev[1]);
 	/* nothing at all */
