@@ -108,6 +108,36 @@ fwlib_read_ipsw(const char *path, struct fw_build *b, char *err, size_t errlen)
 	return (0);
 }
 
+/*
+ * A .meta file, never through a link: the library may be writable by
+ * people who are not root, and "downloaded 1" makes a file evictable.
+ */
+static FILE *
+meta_open(const char *p)
+{
+	FILE	*f;
+	int	 fd;
+
+	if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) == -1)
+		return (NULL);
+	if ((f = fdopen(fd, "r")) == NULL)
+		close(fd);
+	return (f);
+}
+
+/* True when dir/.meta is a folder of its own (not a link to one elsewhere), made if missing. */
+static bool
+meta_dir(const char *dir)
+{
+	char		 p[PATH_MAX];
+	struct stat	 st;
+
+	snprintf(p, sizeof(p), "%s/.meta", dir);
+	if (mkdir(p, 0755) != 0 && errno != EEXIST)
+		return (false);
+	return (lstat(p, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
 /* dir/.meta/NAME: "sha1 HEX", "downloaded 1", "used SECS". */
 static void
 meta_read(const char *dir, struct fwlib_entry *e, const char *name)
@@ -116,7 +146,7 @@ meta_read(const char *dir, struct fwlib_entry *e, const char *name)
 	FILE	*f;
 
 	snprintf(p, sizeof(p), "%s/.meta/%s", dir, name);
-	if ((f = fopen(p, "re")) == NULL)
+	if ((f = meta_open(p)) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (sscanf(line, "sha1 %40[0-9a-f]", v) == 1 && strlen(v) == 40)
@@ -137,7 +167,7 @@ meta_read(const char *dir, struct fwlib_entry *e, const char *name)
 	{
 		struct stat st;
 
-		if (stat(p, &st) == 0)
+		if (lstat(p, &st) == 0)
 			e->used = st.st_mtime;
 	}
 }
@@ -148,22 +178,27 @@ fwlib_meta_write(const char *dir, const char *name, const char *sha1, bool downl
 {
 	char	 p[PATH_MAX], tmp[PATH_MAX + 8], line[256];
 	FILE	*f;
+	int	 fd;
 
 	/* once downloaded by us, always counted against the budget */
 	snprintf(p, sizeof(p), "%s/.meta/%s", dir, name);
-	if (!downloaded && (f = fopen(p, "re")) != NULL) {
+	if (!downloaded && (f = meta_open(p)) != NULL) {
 		while (fgets(line, sizeof(line), f) != NULL)
 			if (strncmp(line, "downloaded 1", 12) == 0)
 				downloaded = true;
 		fclose(f);
 	}
-	snprintf(p, sizeof(p), "%s/.meta", dir);
-	if (mkdir(p, 0755) != 0 && errno != EEXIST)
+	if (!meta_dir(dir))
 		return (-1);
-	snprintf(p, sizeof(p), "%s/.meta/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
-	if ((f = fopen(tmp, "we")) == NULL)
+	/* a fresh file (O_EXCL: never a link planted there), renamed over the old */
+	snprintf(tmp, sizeof(tmp), "%s/.meta/.tmp.XXXXXX", dir);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		return (-1);
+	if (fchmod(fd, 0644) != 0 || (f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		unlink(tmp);
+		return (-1);
+	}
 	if (sha1 != NULL && strcmp(sha1, "bad") == 0)
 		fprintf(f, "bad 1\n");
 	else if (sha1 != NULL && strcmp(sha1, "suspect") == 0)
@@ -186,7 +221,7 @@ fwlib_meta_touch(const char *dir, const char *name)
 	char	 p[PATH_MAX];
 
 	snprintf(p, sizeof(p), "%s/.meta/%s", dir, name);
-	if (utimes(p, NULL) != 0 && errno == ENOENT)
+	if (utimensat(AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
 		fwlib_meta_write(dir, name, "", false);
 }
 

@@ -1191,7 +1191,21 @@ file_begin(struct xfer *x, char *err, size_t errlen)
 	struct stat	 st;
 
 	if (x->fd == -1) {
-		x->fd = open(x->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+		/*
+		 * Never through a link: the library may be writable by people
+		 * who are not root. A link (or anything but a file) where the
+		 * partial file goes is removed, and the transfer starts afresh.
+		 */
+		x->fd = open(x->part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK,
+		    0644);
+		if (x->fd != -1 && (fstat(x->fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+			close(x->fd);
+			x->fd = -1;
+			errno = ELOOP;
+		}
+		if (x->fd == -1 && errno == ELOOP && unlink(x->part) == 0)
+			x->fd = open(x->part, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY |
+			    O_NOFOLLOW, 0644);
 		if (x->fd == -1) {
 			snprintf(err, errlen, "%s: %s", x->part, strerror(errno));
 			return (-1);
@@ -1323,10 +1337,15 @@ fwdl_eng_check(const char *libdir, const struct fw_index_fw *fw, char *err, size
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return (-1);
 	}
+	/* the partial files' folder is ours: a link there would send them elsewhere */
+	if (lstat(dir, &pst) != 0 || !S_ISDIR(pst.st_mode)) {
+		snprintf(err, errlen, "%s is not a folder (a link?): remove it", dir);
+		return (-1);
+	}
 	name_from_url(fw->url, fw, name, sizeof(name));
 	snprintf(part, sizeof(part), "%s/%s", dir, name);
 	/* a transfer that cannot fit fails now, not at 97% */
-	if (stat(part, &pst) == 0 && (unsigned long long)pst.st_size <= need)
+	if (lstat(part, &pst) == 0 && S_ISREG(pst.st_mode) && (unsigned long long)pst.st_size <= need)
 		have = (unsigned long long)pst.st_size;
 	if (statvfs(dir, &vfs) == 0 && (unsigned long long)vfs.f_bavail * vfs.f_frsize < need - have) {
 		snprintf(err, errlen, "disk full: %s needs %llu MB more, %s has %llu MB free",
