@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # fwbench.sh: figures for the firmware library (issue 15), printed as markdown.
 #   1. loopback download of SIZE_MB (default 2048) from Debian's nginx: `curl -o FILE`
-#      against `idevicebench firmware fetch` (which also hashes SHA1 and SHA256), wall
-#      time and the process's CPU time;
+#      (and `&& sync`) against `idevicebench firmware fetch` (which also hashes SHA1 and
+#      SHA256 and fsyncs before the rename), FW_ROUNDS (3) rounds in turn, medians: wall
+#      time, the process's CPU time, each thread's;
 #   2. `idevicebench firmware` scanning N (default 50) generated IPSWs of a few MiB whose
 #      manifests have the size of real ones (1.4 MB, 38 build identities), scan cache cold
 #      and warm; and the bench loop's answer latency on the control socket while the real
@@ -21,7 +22,13 @@ N=${2:-50}
 ok() { :; }
 not_ok() { echo "FAILED: $*" >&2; }
 
+# the served file in RAM when there is room (/dev/shm): this VM drops clean page cache
+# within seconds, so from disk nginx would read it back during every transfer
 W="$T/www"
+if [ "$(df -Pm /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')" -gt $((SIZE_MB * 2)) ] 2>/dev/null; then
+	W=$(mktemp -d /dev/shm/idb-fwbench.XXXXXX)
+	at_exit "rm -rf '$W'"
+fi
 mkdir -p "$W/fw"
 # a real zip would take long to build at this size; the index only needs size and hashes
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$W/fw/iPhone10,6_16.7.10_20H350_Restore.ipsw"
@@ -79,14 +86,34 @@ timed() {
 }
 thread_cpu() { awk -v c="$2" '$1 == c { print $2; f = 1 } END { if (!f) print 0 }' "$T/$1.threads"; }
 
-timed curl curl -s -o "$T/curl.out" "$URL"
-rm -f "$T/curl.out"; sync
-timed curls sh -c 'curl -s -o "$1" "$2" && sync "$1"' sh "$T/curl.out" "$URL"
-rm -f "$T/curl.out"; sync
+# ROUNDS rounds, each of curl, curl && sync and the two fetches in turn (a busy moment
+# hits all of them, not one); each row is then the round with the median wall time
+ROUNDS=${FW_ROUNDS:-3}
+for r in $(seq 1 "$ROUNDS"); do
+	# unmeasured: on this VM the first large writer after files are deleted pays
+	# seconds of system time for fresh pages (6.4 s against 2.4 s for the same curl)
+	curl -s -o "$T/curl.out" "$URL"
+	rm -f "$T/curl.out"; sync
+	timed "curl.$r" curl -s -o "$T/curl.out" "$URL"
+	rm -f "$T/curl.out"; sync
+	timed "curls.$r" sh -c 'curl -s -o "$1" "$2" && sync "$1"' sh "$T/curl.out" "$URL"
+	rm -f "$T/curl.out"; sync
+	run_idb "idb.$r"
+	run_idb "one.$r" IDB_FWDL_ONE_HASHER=1
+done
 timed curlh sh -c 'curl -s "$1" | tee "$2" | sha1sum >/dev/null && sync "$2"' sh "$URL" "$T/curl.out"
 rm -f "$T/curl.out"; sync
-run_idb idb
-run_idb one IDB_FWDL_ONE_HASHER=1
+# median NAME: NAME.time, .ngx (and .threads) of the round with the median wall time
+median() {
+	local m
+	m=$(for r in $(seq 1 "$ROUNDS"); do echo "$(cut -d' ' -f1 "$T/$1.$r.time") $r"; done |
+		sort -n | awk -v k="$ROUNDS" 'NR == int((k + 1) / 2) { print $2 }')
+	cp "$T/$1.$m.time" "$T/$1.time"
+	cp "$T/$1.$m.ngx" "$T/$1.ngx"
+	[ -f "$T/$1.$m.threads" ] && cp "$T/$1.$m.threads" "$T/$1.threads"
+	return 0
+}
+for n in curl curls idb one; do median "$n"; done
 # IDB_BASELINE=BINARY: the same fetch by another build (before/after in one run)
 if [ -n "${IDB_BASELINE:-}" ]; then
 	rm -rf "$T/lib"; sync
@@ -102,6 +129,8 @@ row() { # LABEL NAME
 }
 echo "### Download, $SIZE_MB MiB over loopback from nginx"
 echo
+echo "$ROUNDS rounds of curl, curl && sync and both fetches in turn, each round after an unmeasured curl; each row is its median round (the pipe through sha1sum: one run)."
+echo
 echo "| | wall s | MiB/s | user s | sys s | CPU % of a core | nginx CPU s |"
 echo "|---|---|---|---|---|---|---|"
 row "curl -o FILE" curl
@@ -116,6 +145,14 @@ read -r ow _ _ <"$T/one.time"
 read -r sw _ _ <"$T/curls.time"
 echo
 awk -v a="$cw" -v b="$iw" -v c="$sw" -v o="$ow" 'BEGIN { printf "throughput: %.0f%% of plain curl'"'"'s, %.0f%% of curl + fsync (one hashing thread: %.0f%%)\n\n", 100 * a / b, 100 * c / b, 100 * a / o }'
+# the same ratios round by round (each against the curl runs of its own round)
+for r in $(seq 1 "$ROUNDS"); do
+	printf '%s %s %s %s\n' "$(cut -d' ' -f1 "$T/curl.$r.time")" "$(cut -d' ' -f1 "$T/curls.$r.time")" \
+		"$(cut -d' ' -f1 "$T/idb.$r.time")" "$(cut -d' ' -f1 "$T/one.$r.time")"
+done | awk '{ a = a sep sprintf("%.0f%%", 100 * $1 / $3); b = b sep sprintf("%.0f%%", 100 * $2 / $3);
+	c = c sep sprintf("%.0f%%", 100 * $2 / $4); sep = ", " }
+	END { printf "round by round: %s of plain curl'"'"'s, %s of curl + fsync (one hashing thread: %s of curl + fsync)\n\n", a, b, c }'
+
 awk -v w="$iw" -v l="$(thread_cpu idb loop)" -v n="$(thread_cpu idb fwdl-net)" -v h="$(thread_cpu idb fwdl-hash)" \
 	-v h2="$(thread_cpu idb fwdl-sha256)" 'BEGIN { printf "threads (CPU s over %.2f s): console loop %.2f (%.1f%% of a core), network (libcurl receive + copy out) %.2f, write + SHA1 %.2f, SHA256 %.2f\n\n", w, l, 100 * l / w, n, h, h2 }'
 ncores=$(nproc)
