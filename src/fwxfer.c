@@ -22,7 +22,9 @@
  * A file streams into dir/.partial/NAME and is hashed as it arrives. After
  * a drop, or at the next start, the transfer resumes with Range from what
  * is on disk (rehashed first); a server that answers 200 to a Range request
- * restarts it from zero. Only a file whose size and SHA1 (and SHA256 when
+ * (or 206 from byte 0) restarts it from zero, and one whose 206 starts
+ * elsewhere than asked is not trusted with ranges: the partial file is
+ * emptied and the transfer asks again for the whole file. Only a file whose size and SHA1 (and SHA256 when
  * the index gives one) match is renamed into the library, so a restore
  * never sees a partial or corrupt IPSW, and a file a job uses is never
  * written to: rename() replaces the name, not the open file.
@@ -114,6 +116,7 @@ struct xfer {
 	bool			 checked;	/* response code looked at */
 	bool			 hash_valid;	/* h1/h256 cover exactly st.bytes of the file */
 	int			 write_errno;
+	long long		 bad_range;	/* EPROTO: where the server's 206 started instead */
 	int			 tries;
 	double			 last_report, rate_at;
 	unsigned long long	 rate_bytes;
@@ -949,6 +952,21 @@ report(struct xfer *x, bool force)
 		x->m->cb(x->m->arg, &x->st, x->fw.url);
 }
 
+/* Where a 206 answer's Content-Range says its bytes start; -1 when it says nothing usable. */
+static long long
+range_start(CURL *easy)
+{
+	struct curl_header	*h;
+	unsigned long long	 a, b;
+	char			 rest[64];
+
+	if (curl_easy_header(easy, "Content-Range", 0, CURLH_HEADER, -1, &h) != CURLHE_OK ||
+	    sscanf(h->value, "bytes %llu-%llu/%63s", &a, &b, rest) != 3 || b < a ||
+	    a > (unsigned long long)LLONG_MAX)
+		return (-1);
+	return ((long long)a);
+}
+
 static size_t
 file_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -959,6 +977,18 @@ file_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	if (!x->checked) {
 		x->checked = true;
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (code == 206) {
+			long long start = range_start(x->easy);
+
+			if (start != (long long)x->offset && start != 0) {
+				/* bytes from elsewhere than asked: nothing of it is written */
+				x->bad_range = start;
+				x->write_errno = EPROTO;
+				return (0);
+			}
+			if (start == 0)
+				code = 200;	/* the whole file after all */
+		}
 		if (x->offset > 0 && code == 200) {
 			/* the server ignored Range: start again from byte 0 (the worker truncates) */
 			xfer_flush(x);
@@ -1062,6 +1092,23 @@ file_done(struct xfer *x, CURLcode rc)
 	if (x->write_errno == ENOSPC || x->write_errno == EDQUOT) {
 		file_fail(x, true, "disk full writing %s (%s): download abandoned", x->name,
 		    strerror(x->write_errno));
+		return;
+	}
+	if (x->write_errno == EPROTO) {
+		/*
+		 * Its 206 was not the range asked for (a broken cache or proxy):
+		 * empty the partial file and ask for the whole file, no Range.
+		 * The worker has nothing queued for it (pending is 0 here).
+		 */
+		if (++x->tries > x->m->opt.retries || ftruncate(x->fd, 0) != 0) {
+			file_fail(x, true, "%s: asked for bytes %llu- and the server sent bytes from %lld on",
+			    x->name, x->offset, x->bad_range);
+			return;
+		}
+		x->hash_valid = false;
+		x->write_errno = 0;
+		ev_timer_init(&x->retry, retry_cb, FWDL_RETRY_SECS, 0);
+		ev_timer_start(x->m->loop, &x->retry);
 		return;
 	}
 	if (x->write_errno == EFBIG) {

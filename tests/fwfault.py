@@ -9,6 +9,8 @@ with IDENTIFIER + "_" (VERSION_BUILD_Restore.ipsw), with URLs /MODE/f/NAME.
 MODE is one of:
   ok        Range honoured
   norange   the file ignores Range (always 200, whole file)
+  zerorange a Range request gets 206 with the whole file, Content-Range from byte 0
+  offrange  a Range request gets 206 starting 1000 bytes before the byte asked for
   cut       the first GET of a file sends half its bytes and closes; later ones honour Range
   stall     the file's headers, then nothing
   badsha    the index gives a wrong SHA1
@@ -138,6 +140,11 @@ class H(http.server.BaseHTTPRequestHandler):
         start = 0
         if rng.startswith("bytes=") and mode in ("ok", "cut"):
             start = int(rng[6:].split("-")[0])
+        if rng.startswith("bytes=") and mode in ("zerorange", "offrange"):
+            asked = int(rng[6:].split("-")[0])
+            first = 0 if mode == "zerorange" else max(asked - 1000, 0)
+            return self.send(206, data[first:], "application/octet-stream",
+                             {"Content-Range": "bytes %d-%d/%d" % (first, len(data) - 1, len(data))})
         if mode == "stall":
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))

@@ -145,6 +145,24 @@ check "server ignoring Range: restarted from zero, verified" bash -c "[ $(rc nor
 	cmp -s '$T/lib-norange/iPhone10,6_16.7.10_20H350_Restore.ipsw' '$F/iPhone10,6_16.7.10_20H350_Restore.ipsw'"
 check "it did ask for a Range first" grep -q '^GET /norange/f/.* range=bytes=1000000-' "$T/fault.log"
 
+# a 206 from byte 0 (the whole file) to a Range request: taken as the whole file
+conf zerorange "$FB/zerorange"
+mkdir -p "$T/lib-zerorange/.partial"
+head -c 1000000 "$F/iPhone10,6_16.7.10_20H350_Restore.ipsw" >"$T/lib-zerorange/.partial/iPhone10,6_16.7.10_20H350_Restore.ipsw"
+fetch zerorange iPhone10,6
+check "206 from byte 0 to a Range request: the whole file, verified" bash -c "[ $(rc zerorange) = 0 ] && \
+	cmp -s '$T/lib-zerorange/iPhone10,6_16.7.10_20H350_Restore.ipsw' '$F/iPhone10,6_16.7.10_20H350_Restore.ipsw'"
+# a 206 that starts elsewhere than asked (a broken cache): never appended; asked again, whole
+conf offrange "$FB/offrange"
+mkdir -p "$T/lib-offrange/.partial"
+head -c 1000000 "$F/iPhone10,6_16.7.10_20H350_Restore.ipsw" >"$T/lib-offrange/.partial/iPhone10,6_16.7.10_20H350_Restore.ipsw"
+fetch offrange iPhone10,6
+check "206 from elsewhere than asked: not appended, fetched whole, verified" bash -c "[ $(rc offrange) = 0 ] && \
+	cmp -s '$T/lib-offrange/iPhone10,6_16.7.10_20H350_Restore.ipsw' '$F/iPhone10,6_16.7.10_20H350_Restore.ipsw'"
+check "it asked for the rest, then for the whole file without Range" bash -c "
+	grep '^GET /offrange/f/' '$T/fault.log' | head -2 | tr '\n' '|' |
+	grep -qE '^GET /offrange/f/[^ ]+ range=bytes=1000000-\|GET /offrange/f/[^ ]+ range=\|\$'"
+
 # a restart resumes from .partial against nginx (real Range)
 conf ngr "http://127.0.0.1:$NGINX_PORT"
 mkdir -p "$T/lib-ngr/.partial"
