@@ -71,6 +71,12 @@ int fwlib_read_ipsw(const char *path, struct fw_build *, char *err, size_t errle
 int fwlib_meta_write(const char *dir, const char *name, const char *sha1, bool downloaded);
 /* Mark a file as used now (LRU for the keep budget). */
 void fwlib_meta_touch(const char *dir, const char *name);
+/*
+ * The SHA1 recorded for dir/NAME when the record stands for the file as it
+ * is: a regular file of size bytes, not changed since the record was
+ * written, not marked bad or suspect. False otherwise.
+ */
+bool fwlib_meta_sha1(const char *dir, const char *name, unsigned long long size, char sha1[41]);
 
 struct fwlib;
 typedef void (*fwlib_changed_cb)(void *arg);

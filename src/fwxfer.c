@@ -1364,6 +1364,25 @@ fwdl_eng_fetch(struct fwdl_eng *m, const char *model, const struct fw_index_fw *
 	x->next = m->xfers;
 	m->xfers = x;
 	report(x, true);
+	/*
+	 * Already in the library, whole, its record saying the index's SHA1
+	 * (a second `firmware fetch`, say): ready at once, nothing downloaded.
+	 */
+	{
+		char	 have[41];
+
+		if (fwlib_meta_sha1(m->dir, x->name, fw->size, have) && strcmp(have, fw->sha1) == 0) {
+			text_copy(x->st.path, x->final, sizeof(x->st.path));
+			text_copy(x->st.sha1, have, sizeof(x->st.sha1));
+			x->st.state = FWDL_READY;
+			x->st.bytes = fw->size;
+			x->st.percent = 100;
+			x->finished = true;
+			unlink_xfer(m, x);
+			report(x, true);
+			return (0);
+		}
+	}
 	/* from here on, a failure is reported (FAILED), not returned */
 	if (file_begin(x, err, errlen) != 0)
 		file_fail(x, false, "%s", err);

@@ -59,6 +59,12 @@ check "the file is in the library, identical to the served one" \
 check "nothing left in .partial" [ -z "$(ls -A "$T/lib-ng/.partial")" ]
 fetch ng iPhone10,6 20H343
 check "fetch by build" bash -c "[ $(rc ng) = 0 ] && [ -f '$T/lib-ng/iPhone10,6_16.7.9_20H343_Restore.ipsw' ]"
+# the same build again: already in the library, whole and recorded: ready, nothing downloaded
+gets() { grep -c "GET /fw/$1 " "$T/nginx/access.log"; }
+g0=$(gets iPhone10,6_16.7.10_20H350_Restore.ipsw)
+fetch ng iPhone10,6
+check "a fetch of a build the library has: ready at once, nothing downloaded" bash -c "[ $(rc ng) = 0 ] && \
+	grep -q '\"state\":\"ready\"' '$T/ng.out' && [ $(gets iPhone10,6_16.7.10_20H350_Restore.ipsw) = $g0 ]"
 "$IDEVICEBENCH" -c "$T/ng.conf" firmware verify >"$T/verify.out"; vrc=$?
 check "verify: both files ok against the index" bash -c "[ $vrc = 0 ] && [ \$(grep -c '^ok ' '$T/verify.out') = 2 ]"
 "$IDEVICEBENCH" -c "$T/ng.conf" firmware --json >"$T/ng.list"
@@ -76,6 +82,11 @@ check "verify: a changed byte is a MISMATCH, exit 1" bash -c "[ $vrc = 1 ] && gr
 "$IDEVICEBENCH" -c "$T/ng.conf" firmware >"$T/ng.table"
 check "the mismatching file is listed unusable from then on" \
 	grep -q 'iPhone10,6_16.7.10_20H350_Restore.ipsw: unusable: failed verification' "$T/ng.table"
+# a file marked bad is fetched again, whole
+fetch ng iPhone10,6
+check "a build whose file failed verification is downloaded again" bash -c "[ $(rc ng) = 0 ] && \
+	[ $(gets iPhone10,6_16.7.10_20H350_Restore.ipsw) -gt $g0 ] && \
+	cmp -s '$T/lib-ng/iPhone10,6_16.7.10_20H350_Restore.ipsw' '$W/fw/iPhone10,6_16.7.10_20H350_Restore.ipsw'"
 fetch ng iPhone10,6 15.0
 check "a version the index lacks: exit 1, said" bash -c "[ $(rc ng) = 1 ] && grep -q 'no 15.0 firmware' '$T/ng.err'"
 fetch ng 'iPhone10,6/../x'
