@@ -80,6 +80,8 @@ int fwdl_index_get(struct fwdl *, const char *identifier, fwdl_index_cb, void *a
  * URL while it runs joins it. 0, or -1 with err.
  */
 int fwdl_fetch(struct fwdl *, const char *model, const struct fw_index_fw *, char *err, size_t errlen);
+/* True when the library has fw already (a fetch of it is ready at once, nothing to make room for). */
+bool fwdl_have(const struct fwdl *, const struct fw_index_fw *);
 /* True when a download of this build is queued or running. */
 bool fwdl_busy(const struct fwdl *, const char *build);
 /* Number of transfers (index and files) in flight. */

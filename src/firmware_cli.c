@@ -260,7 +260,7 @@ fetch_index_cb(void *arg, const char *id, const struct fw_index *ix, const char 
 		    c->want[0] ? c->want : "signed", id);
 		goto fail;
 	}
-	if (c->sel != NULL && fwsel_make_room_download(c->sel, fw->size) > 0) {
+	if (c->sel != NULL && !fwdl_have(c->dl, fw) && fwsel_make_room_download(c->sel, fw->size) > 0) {
 		fprintf(stderr, "idevicebench: %s (%s) would exceed keep = %.1f MB and nothing can "
 		    "be evicted\n", fw->version, fw->build, c->cfg->fw_keep / 1048576.0);
 		goto fail;

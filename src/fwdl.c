@@ -376,6 +376,12 @@ fwdl_fetch(struct fwdl *m, const char *model, const struct fw_index_fw *fw, char
 	return (0);
 }
 
+bool
+fwdl_have(const struct fwdl *m, const struct fw_index_fw *fw)
+{
+	return (fwdl_eng_have(m->dir, fw));
+}
+
 /* True when a download of this build is queued or running. */
 bool
 fwdl_busy(const struct fwdl *m, const char *build)

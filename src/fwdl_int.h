@@ -28,6 +28,8 @@ int fwdl_eng_index_get(struct fwdl_eng *, const char *identifier, fwdl_index_cb,
  */
 int fwdl_eng_fetch(struct fwdl_eng *, const char *model, const struct fw_index_fw *, char *err,
     size_t errlen);
+/* True when the library dir has fw already, whole and recorded with its SHA1. Blocking, short. */
+bool fwdl_eng_have(const char *dir, const struct fw_index_fw *);
 /* Whether fw can be fetched into the library dir: its folders made, room for it. Blocking, short. */
 int fwdl_eng_check(const char *dir, const struct fw_index_fw *, char *err, size_t errlen);
 

@@ -217,30 +217,23 @@ fwlib_meta_write(const char *dir, const char *name, const char *sha1, bool downl
 bool
 fwlib_meta_sha1(const char *dir, const char *name, unsigned long long size, char sha1[41])
 {
-	char		 p[PATH_MAX], m[PATH_MAX], line[256], v[64];
-	struct stat	 fst, mst;
-	FILE		*f;
-	bool		 ok = false, spoilt = false;
+	struct fwlib_entry	*e;
+	struct stat		 st;
+	char			 p[PATH_MAX];
+	bool			 ok;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	snprintf(m, sizeof(m), "%s/.meta/%s", dir, name);
-	if (lstat(p, &fst) != 0 || !S_ISREG(fst.st_mode) || (unsigned long long)fst.st_size != size ||
-	    (f = meta_open(m)) == NULL)
+	if (lstat(p, &st) != 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size != size ||
+	    (e = calloc(1, sizeof(*e))) == NULL)
 		return (false);
-	if (fstat(fileno(f), &mst) != 0 || fst.st_mtim.tv_sec > mst.st_mtim.tv_sec ||
-	    (fst.st_mtim.tv_sec == mst.st_mtim.tv_sec && fst.st_mtim.tv_nsec > mst.st_mtim.tv_nsec)) {
-		fclose(f);
-		return (false);
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "sha1 %40[0-9a-f]", v) == 1 && strlen(v) == 40) {
-			text_copy(sha1, v, 41);
-			ok = true;
-		} else if (strncmp(line, "bad 1", 5) == 0 || strncmp(line, "suspect 1", 9) == 0)
-			spoilt = true;
-	}
-	fclose(f);
-	return (ok && !spoilt);
+	e->b.usable = true;		/* meta_read clears it for a file marked bad or suspect */
+	meta_read(dir, e, name);
+	/* e->used is the record's mtime: a file changed since is not what it recorded */
+	ok = e->sha1[0] != '\0' && e->b.usable && st.st_mtime <= e->used;
+	if (ok)
+		text_copy(sha1, e->sha1, 41);
+	free(e);
+	return (ok);
 }
 
 /* Mark a file as used now (LRU for the keep budget). */

@@ -1364,16 +1364,11 @@ fwdl_eng_fetch(struct fwdl_eng *m, const char *model, const struct fw_index_fw *
 	x->next = m->xfers;
 	m->xfers = x;
 	report(x, true);
-	/*
-	 * Already in the library, whole, its record saying the index's SHA1
-	 * (a second `firmware fetch`, say): ready at once, nothing downloaded.
-	 */
+	/* already in the library (a second `firmware fetch`, say): ready at once, nothing downloaded */
 	{
-		char	 have[41];
-
-		if (fwlib_meta_sha1(m->dir, x->name, fw->size, have) && strcmp(have, fw->sha1) == 0) {
+		if (fwdl_eng_have(m->dir, fw)) {
 			text_copy(x->st.path, x->final, sizeof(x->st.path));
-			text_copy(x->st.sha1, have, sizeof(x->st.sha1));
+			text_copy(x->st.sha1, fw->sha1, sizeof(x->st.sha1));
 			x->st.state = FWDL_READY;
 			x->st.bytes = fw->size;
 			x->st.percent = 100;
@@ -1387,6 +1382,16 @@ fwdl_eng_fetch(struct fwdl_eng *m, const char *model, const struct fw_index_fw *
 	if (file_begin(x, err, errlen) != 0)
 		file_fail(x, false, "%s", err);
 	return (0);
+}
+
+/* True when the library has fw already: a file of its size whose record holds its SHA1. */
+bool
+fwdl_eng_have(const char *libdir, const struct fw_index_fw *fw)
+{
+	char	 name[256], have[41];
+
+	name_from_url(fw->url, fw, name, sizeof(name));
+	return (fwlib_meta_sha1(libdir, name, fw->size, have) && strcmp(have, fw->sha1) == 0);
 }
 
 /* Whether a download of fw into the library dir can start: its folders, and room for it. */

@@ -170,6 +170,13 @@ check "fetch within keep: the least recently used download went" [ ! -e "$L3/a.i
 check "fetch within keep: the one a restore holds stays" [ -e "$L3/b.ipsw" ]
 check "fetch within keep: so the next one went" [ ! -e "$L3/c.ipsw" ]
 check "fetch within keep: with its .meta entry" [ ! -e "$L3/.meta/c.ipsw" ]
+# the same build again: the library has it, so nothing is evicted for it and nothing downloaded
+g0=$(grep -c 'GET /fw/iPhone10,6_16.7.10_20H350_Restore.ipsw ' "$T/nginx/access.log")
+"$IDEVICEBENCH" -c "$T/cli.conf" firmware fetch iPhone10,6 >"$T/cli1.out" 2>&1
+echo "rc $?" >>"$T/cli1.out"
+check "fetch of a build the library has: ready, nothing evicted, nothing downloaded" bash -c "
+	grep -qx 'rc 0' '$T/cli1.out' && [ -e '$L3/iPhone10,6_16.7.10_20H350_Restore.ipsw' ] &&
+	[ -e '$L3/b.ipsw' ] && [ \$(grep -c 'GET /fw/iPhone10,6_16.7.10_20H350_Restore.ipsw ' '$T/nginx/access.log') = $g0 ]"
 sed -i 's/^keep = 700K/keep = 400K/' "$T/cli.conf"
 rm -f "$L3/iPhone10,6_16.7.10_20H350_Restore.ipsw" "$L3/.meta/iPhone10,6_16.7.10_20H350_Restore.ipsw"
 mk_ipsw "$L3/d.ipsw" iPhone10,1 0x8015 0x02 16.7.9 20H343 --os-bytes 300000
