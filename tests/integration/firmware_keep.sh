@@ -17,13 +17,15 @@ nginx_start "$W" || { not_ok "nginx started"; done_testing; }
 python3 "$MKINDEX" "$W" "http://127.0.0.1:$NGINX_PORT" iPhone10,6 0x8015 0x0e \
 	fw/iPhone10,6_16.7.10_20H350_Restore.ipsw:16.7.10:20H350:1
 
+# mk_download DIR NAME MODEL CPID BDID VERSION BUILD: a 300 kB IPSW the bench downloaded
+mk_download() {
+	mk_ipsw "$1/$2.ipsw" "$3" "$4" "$5" "$6" "$7" --os-bytes 300000
+	printf 'sha1 %s\ndownloaded 1\n' "$(sha1sum <"$1/$2.ipsw" | cut -c1-40)" >"$1/.meta/$2.ipsw"
+}
 # three earlier downloads (300 kB each) and one file put there by hand
-for spec in "old iPhone9,1 0x8010 0x08 15.8.2 19H384" "mid iPhone9,3 0x8010 0x0c 15.8.3 19H386" \
-	"pinned iPhone10,1 0x8015 0x02 16.7.9 20H343"; do
-	set -- $spec
-	mk_ipsw "$L/$1.ipsw" "$2" "$3" "$4" "$5" "$6" --os-bytes 300000
-	printf 'sha1 %s\ndownloaded 1\n' "$(sha1sum <"$L/$1.ipsw" | cut -c1-40)" >"$L/.meta/$1.ipsw"
-done
+mk_download "$L" old iPhone9,1 0x8010 0x08 15.8.2 19H384
+mk_download "$L" mid iPhone9,3 0x8010 0x0c 15.8.3 19H386
+mk_download "$L" pinned iPhone10,1 0x8015 0x02 16.7.9 20H343
 mk_ipsw "$L/byhand.ipsw" iPhone12,1 0x8030 0x04 17.0 21A329 --os-bytes 300000
 touch -d '3 days ago' "$L/.meta/old.ipsw" "$L/byhand.ipsw"
 touch -d '2 days ago' "$L/.meta/pinned.ipsw"
@@ -71,10 +73,9 @@ C="$XDG_CACHE_HOME/idevicebench"
 L2="$T/lib2"
 rm -rf "$L2" "$C"
 mkdir -p "$L2/.meta" "$C"
-mk_ipsw "$L2/busy.ipsw" iPhone9,3 0x8010 0x0c 15.8.3 19H386 --os-bytes 300000
-mk_ipsw "$L2/idle.ipsw" iPhone9,1 0x8010 0x08 15.8.2 19H384 --os-bytes 300000
+mk_download "$L2" busy iPhone9,3 0x8010 0x0c 15.8.3 19H386
+mk_download "$L2" idle iPhone9,1 0x8010 0x08 15.8.2 19H384
 for n in busy idle; do
-	printf 'sha1 %s\ndownloaded 1\n' "$(sha1sum <"$L2/$n.ipsw" | cut -c1-40)" >"$L2/.meta/$n.ipsw"
 	mkdir -p "$C/$n"
 	head -c 300000 /dev/zero >"$C/$n/038-00002-001.dmg"	# what ipsw_cached() accepts
 done
@@ -149,12 +150,9 @@ check "the table's keep line counts the caches" grep -Eq '^keep: 1\.[12]M of 1\.
 # nothing can make room: the fetch fails with the reason and deletes nothing.
 L3="$T/lib3"
 mkdir -p "$L3/.meta"
-for spec in "a iPhone9,1 0x8010 0x08 15.8.2 19H384" "b iPhone9,3 0x8010 0x0c 15.8.3 19H386" \
-	"c iPhone10,1 0x8015 0x02 16.7.9 20H343"; do
-	set -- $spec
-	mk_ipsw "$L3/$1.ipsw" "$2" "$3" "$4" "$5" "$6" --os-bytes 300000
-	printf 'sha1 %s\ndownloaded 1\n' "$(sha1sum <"$L3/$1.ipsw" | cut -c1-40)" >"$L3/.meta/$1.ipsw"
-done
+mk_download "$L3" a iPhone9,1 0x8010 0x08 15.8.2 19H384
+mk_download "$L3" b iPhone9,3 0x8010 0x0c 15.8.3 19H386
+mk_download "$L3" c iPhone10,1 0x8015 0x02 16.7.9 20H343
 touch -d '3 days ago' "$L3/.meta/a.ipsw"
 touch -d '2 days ago' "$L3/.meta/b.ipsw"
 touch -d '1 day ago' "$L3/.meta/c.ipsw"
@@ -179,8 +177,7 @@ check "fetch of a build the library has: ready, nothing evicted, nothing downloa
 	[ -e '$L3/b.ipsw' ] && [ \$(grep -c 'GET /fw/iPhone10,6_16.7.10_20H350_Restore.ipsw ' '$T/nginx/access.log') = $g0 ]"
 sed -i 's/^keep = 700K/keep = 400K/' "$T/cli.conf"
 rm -f "$L3/iPhone10,6_16.7.10_20H350_Restore.ipsw" "$L3/.meta/iPhone10,6_16.7.10_20H350_Restore.ipsw"
-mk_ipsw "$L3/d.ipsw" iPhone10,1 0x8015 0x02 16.7.9 20H343 --os-bytes 300000
-printf 'sha1 %s\ndownloaded 1\n' "$(sha1sum <"$L3/d.ipsw" | cut -c1-40)" >"$L3/.meta/d.ipsw"
+mk_download "$L3" d iPhone10,1 0x8015 0x02 16.7.9 20H343
 "$IDEVICEBENCH" -c "$T/cli.conf" firmware fetch iPhone10,6 >"$T/cli2.out" 2>&1
 echo "rc $?" >>"$T/cli2.out"
 check "fetch beyond keep: it fails" grep -qx "rc 1" "$T/cli2.out"
