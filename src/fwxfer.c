@@ -24,10 +24,11 @@
  * is on disk (rehashed first); a server that answers 200 to a Range request
  * (or 206 from byte 0) restarts it from zero, and one whose 206 starts
  * elsewhere than asked is not trusted with ranges: the partial file is
- * emptied and the transfer asks again for the whole file. Only a file whose size and SHA1 (and SHA256 when
- * the index gives one) match is renamed into the library, so a restore
- * never sees a partial or corrupt IPSW, and a file a job uses is never
- * written to: rename() replaces the name, not the open file.
+ * emptied and the transfer asks again for the whole file. Only a file
+ * whose size and SHA1 (and SHA256 when the index gives one) match is
+ * renamed into the library, so a restore never sees a partial or corrupt
+ * IPSW, and a file a job uses is never written to: rename() replaces the
+ * name, not the open file.
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
@@ -1365,18 +1366,16 @@ fwdl_eng_fetch(struct fwdl_eng *m, const char *model, const struct fw_index_fw *
 	m->xfers = x;
 	report(x, true);
 	/* already in the library (a second `firmware fetch`, say): ready at once, nothing downloaded */
-	{
-		if (fwdl_eng_have(m->dir, fw)) {
-			text_copy(x->st.path, x->final, sizeof(x->st.path));
-			text_copy(x->st.sha1, fw->sha1, sizeof(x->st.sha1));
-			x->st.state = FWDL_READY;
-			x->st.bytes = fw->size;
-			x->st.percent = 100;
-			x->finished = true;
-			unlink_xfer(m, x);
-			report(x, true);
-			return (0);
-		}
+	if (fwdl_eng_have(m->dir, fw)) {
+		text_copy(x->st.path, x->final, sizeof(x->st.path));
+		text_copy(x->st.sha1, fw->sha1, sizeof(x->st.sha1));
+		x->st.state = FWDL_READY;
+		x->st.bytes = fw->size;
+		x->st.percent = 100;
+		x->finished = true;
+		unlink_xfer(m, x);
+		report(x, true);
+		return (0);
 	}
 	/* from here on, a failure is reported (FAILED), not returned */
 	if (file_begin(x, err, errlen) != 0)
